@@ -1,0 +1,109 @@
+package httpapi
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/system"
+
+	"github.com/roostd/roost/engine/logs"
+)
+
+// The interfaces below are what the API needs from the engine. They are
+// declared here, by their consumer, so handler tests use small fakes and the
+// engine never imports httpapi. Errors are containerd/errdefs classes; their
+// text is what the docker CLI prints.
+
+// Filters are the decoded `filters` query parameter: key → accepted values.
+type Filters map[string][]string
+
+// SystemBackend answers /info and /version.
+type SystemBackend interface {
+	Info(ctx context.Context) (*system.Info, error)
+	Version(ctx context.Context) (*system.VersionResponse, error)
+}
+
+// EventsBackend streams engine events.
+type EventsBackend interface {
+	// SubscribeEvents returns the stored events matching the filters since
+	// `since` and, atomically with them, a live channel. A zero since means
+	// no history; a zero until means no end. cancel must be called.
+	SubscribeEvents(since, until time.Time, filters Filters) (history []events.Message, live <-chan events.Message, cancel func(), err error)
+}
+
+// ContainerListOptions are the query parameters of GET /containers/json.
+type ContainerListOptions struct {
+	All     bool
+	Limit   int // <= 0: no limit
+	Size    bool
+	Filters Filters
+}
+
+// StopOptions carries ?signal= and ?t= of stop and restart.
+type StopOptions struct {
+	Signal  string
+	Timeout *int // seconds; nil: the container's StopTimeout or 10
+}
+
+// AttachOptions are the query parameters of POST /containers/{id}/attach.
+type AttachOptions struct {
+	Stream, Logs          bool
+	Stdin, Stdout, Stderr bool
+	DetachKeys            string // "" means the default ctrl-p,ctrl-q
+}
+
+// Attachment is a checked attach request. httpapi hijacks the connection only
+// after the engine returned one, then calls Run, which copies until the
+// container's streams end, the client detaches or ctx is done.
+type Attachment interface {
+	TTY() bool
+	Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// LogsOptions are the query parameters of GET /containers/{id}/logs.
+type LogsOptions struct {
+	Stdout, Stderr bool
+	Follow         bool
+	Tail           int // < 0: all
+	Since, Until   time.Time
+}
+
+// ContainersBackend is the container half of the engine.
+type ContainersBackend interface {
+	Create(ctx context.Context, name string, req *container.CreateRequest) (*container.CreateResponse, error)
+	Start(ctx context.Context, ref string) error                  // already running: errdefs.ErrNotModified
+	Stop(ctx context.Context, ref string, opts StopOptions) error // already stopped: ErrNotModified
+	Restart(ctx context.Context, ref string, opts StopOptions) error
+	Kill(ctx context.Context, ref string, signal string) error
+	// Wait checks ref and condition, then returns a channel that yields one
+	// response when the condition is met (or ctx ends).
+	Wait(ctx context.Context, ref string, condition container.WaitCondition) (<-chan container.WaitResponse, error)
+	Remove(ctx context.Context, ref string, force, removeVolumes bool) error
+	Inspect(ctx context.Context, ref string) (*container.InspectResponse, error)
+	List(ctx context.Context, opts ContainerListOptions) ([]container.Summary, error)
+	Attach(ctx context.Context, ref string, opts AttachOptions) (Attachment, error)
+	Resize(ctx context.Context, ref string, height, width uint) error
+	// Logs returns the log lines; the channel closes at the end (or, with
+	// Follow, when the container stops and its log is drained, or ctx ends).
+	// tty tells whether the container has a TTY (then there is no framing).
+	Logs(ctx context.Context, ref string, opts LogsOptions) (lines <-chan *logs.Message, tty bool, err error)
+}
+
+// ImagesBackend is the image half of the engine.
+type ImagesBackend interface {
+	// Load reads a `docker save` (or OCI layout) tar and returns one line per
+	// image, as dockerd prints them: "Loaded image: busybox:latest" or
+	// "Loaded image ID: sha256:…".
+	Load(ctx context.Context, r io.Reader) ([]string, error)
+	// Import makes an image from a rootfs tar (POST /images/create?fromSrc=-)
+	// and returns its ID; repo may be empty (an untagged image).
+	Import(ctx context.Context, r io.Reader, repo, tag string, changes []string, message string) (string, error)
+	List(ctx context.Context, all bool, filters Filters) ([]image.Summary, error)
+	Inspect(ctx context.Context, ref string) (*image.InspectResponse, error)
+	Remove(ctx context.Context, ref string, force, prune bool) ([]image.DeleteResponse, error)
+	Tag(ctx context.Context, source, repo, tag string) error
+}
