@@ -1,0 +1,135 @@
+// Command roostd is roost's daemon: a per-user container engine that serves
+// the Docker Engine API from inside a RootlessKit user namespace.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/log"
+	"github.com/rootless-containers/rootlesskit/v3/cmd/rootlesskit/unshare"
+
+	"github.com/roostd/roost/engine/config"
+	"github.com/roostd/roost/rootless"
+)
+
+// version and gitCommit are set by the Makefile with -ldflags -X.
+var (
+	version   = "0.1.0-dev"
+	gitCommit = ""
+)
+
+func main() {
+	// RootlessKit's child creates the detached network namespace by running
+	// its own small unshare(1) through /proc/self/exe with argv[0] "unshare"
+	// (rootless-containers/rootlesskit#494); that helper lives in our binary.
+	if filepath.Base(os.Args[0]) == "unshare" {
+		unshare.Main()
+		return
+	}
+	// roostd plays several roles in one process tree (see rootless/keeper.go);
+	// the environment, not argv, says which, so the user's flags pass through
+	// RootlessKit and nsenter unchanged.
+	role := rootless.CurrentRole()
+	cfg, flags, err := loadConfig()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "roostd:", err)
+		os.Exit(2)
+	}
+	setupLogging(cfg, role)
+	paths, err := rootless.ResolvePaths(cfg.DataRoot)
+	if err != nil {
+		fail(err)
+	}
+	switch role {
+	case rootless.RoleKeeper:
+		err = rootless.RunKeeper(paths)
+	case rootless.RoleChild:
+		err = rootless.RunChild(paths)
+	case rootless.RoleNSInit:
+		err = runNSInit(paths)
+	default:
+		err = runAPI(cfg, flags, paths)
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+func fail(err error) {
+	log.L.WithError(err).Error("roostd failed")
+	os.Exit(1)
+}
+
+// loadConfig parses the flags and merges daemon.json.
+func loadConfig() (*config.Config, map[string]bool, error) {
+	cfg := config.New()
+	fs := flag.NewFlagSet("roostd", flag.ContinueOnError)
+	configFile := fs.String("config-file", "", "daemon.json to read (default $XDG_CONFIG_HOME/roost/daemon.json)")
+	fs.StringVar(&cfg.DataRoot, "data-root", "", "directory for images, containers and state (default $XDG_DATA_HOME/roost)")
+	var hosts stringList
+	fs.Var(&hosts, "H", "listener to serve the API on, unix:///path (repeatable; default $XDG_RUNTIME_DIR/docker.sock)")
+	fs.Var(&hosts, "host", "same as -H")
+	fs.StringVar(&cfg.Group, "group", "", "group allowed to use the unix socket (mode 0660); must be roostd's own primary group")
+	fs.BoolVar(&cfg.Debug, "D", false, "debug logging")
+	fs.BoolVar(&cfg.Debug, "debug", false, "debug logging")
+	fs.StringVar(&cfg.LogLevel, "log-level", config.DefaultLogLevel, "debug, info, warn, error or fatal")
+	fs.BoolVar(&cfg.LiveRestore, "live-restore", false, "keep containers running when roostd stops")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	if err := fs.Parse(os.Args[1:]); err != nil {
+		return nil, nil, err
+	}
+	if *showVersion {
+		fmt.Printf("roostd version %s %s\n", version, gitCommit)
+		os.Exit(0)
+	}
+	if fs.NArg() > 0 {
+		return nil, nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	cfg.Hosts = hosts
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) {
+		names := map[string]string{"H": "hosts", "host": "hosts", "D": "debug"}
+		if n, ok := names[f.Name]; ok {
+			set[n] = true
+		} else {
+			set[f.Name] = true
+		}
+	})
+	path := *configFile
+	if path == "" {
+		home, _ := os.UserHomeDir()
+		dir := os.Getenv("XDG_CONFIG_HOME")
+		if dir == "" {
+			dir = filepath.Join(home, ".config")
+		}
+		path = filepath.Join(dir, "roost", "daemon.json")
+	}
+	if err := cfg.LoadFile(path, set); err != nil {
+		return nil, nil, err
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	return cfg, set, nil
+}
+
+func setupLogging(cfg *config.Config, role rootless.Role) {
+	level := cfg.LogLevel
+	if cfg.Debug {
+		level = "debug"
+	}
+	_ = log.SetLevel(level)
+	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child", rootless.RoleNSInit: "nsinit"}
+	if n, ok := names[role]; ok {
+		log.L = log.L.WithField("role", n)
+	}
+}
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }

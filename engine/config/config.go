@@ -1,0 +1,99 @@
+// Package config is roostd's daemon.json: the json keys are dockerd's.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+)
+
+// Defaults.
+const (
+	DefaultLogLevel = "info"
+)
+
+// Config is the daemon configuration. Flags and daemon.json fill the same
+// struct; a key given both ways is an error, as in dockerd.
+type Config struct {
+	DataRoot    string   `json:"data-root,omitempty"`
+	Hosts       []string `json:"hosts,omitempty"`
+	Group       string   `json:"group,omitempty"`
+	Debug       bool     `json:"debug,omitempty"`
+	LogLevel    string   `json:"log-level,omitempty"`
+	LiveRestore bool     `json:"live-restore,omitempty"`
+}
+
+// New returns the defaults.
+func New() *Config { return &Config{LogLevel: DefaultLogLevel} }
+
+// Validate checks values that no type can.
+func (c *Config) Validate() error {
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error", "fatal":
+	default:
+		return fmt.Errorf("invalid log-level %q: use debug, info, warn, error or fatal", c.LogLevel)
+	}
+	for _, h := range c.Hosts {
+		if !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "fd://") {
+			return fmt.Errorf("invalid host %q: only unix:// (and fd:// under systemd) listeners are supported; tcp:// needs TLS, which is not implemented yet", h)
+		}
+	}
+	return nil
+}
+
+// LoadFile merges the daemon.json at path into c. A missing file is fine.
+// flagsSet names the keys already given as flags: giving one in both places
+// is an error. Unknown keys are errors, so a typo is not silently ignored.
+func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var keys map[string]json.RawMessage
+	if err := json.Unmarshal(b, &keys); err != nil {
+		return fmt.Errorf("%s: invalid JSON: %w", path, err)
+	}
+	known := knownKeys()
+	var unknown, conflicts []string
+	for k := range keys {
+		if !known[k] {
+			unknown = append(unknown, k)
+		}
+		if flagsSet[k] {
+			conflicts = append(conflicts, k)
+		}
+	}
+	sort.Strings(unknown)
+	sort.Strings(conflicts)
+	if len(unknown) > 0 {
+		return fmt.Errorf("%s: the following directives don't match any configuration option: %s", path, strings.Join(unknown, ", "))
+	}
+	if len(conflicts) > 0 {
+		return fmt.Errorf("%s: the following directives are specified both as a flag and in the configuration file: %s", path, strings.Join(conflicts, ", "))
+	}
+	saved := *c
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if err := dec.Decode(c); err != nil {
+		*c = saved
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+func knownKeys() map[string]bool {
+	keys := map[string]bool{}
+	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true})
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	for k := range m {
+		keys[k] = true
+	}
+	return keys
+}

@@ -1,0 +1,70 @@
+// Package httpapi serves the Docker Engine API over HTTP: routing, version
+// negotiation, request decoding, the error-to-status mapping and the
+// streaming formats (hijacked attach, stdcopy framing, JSON message streams).
+// It calls the engine through the interfaces in backend.go.
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+)
+
+// The API versions roost serves. MaxAPIVersion is the version of the
+// swagger.yaml in the pinned github.com/moby/moby/api module (checked by a
+// test); MinAPIVersion is the oldest version dockerd 28 still accepted.
+const (
+	MinAPIVersion = "1.24"
+	MaxAPIVersion = "1.56"
+)
+
+// Options are the engine services the API serves, and roost's version.
+type Options struct {
+	System     SystemBackend
+	Containers ContainersBackend
+	Images     ImagesBackend
+	Events     EventsBackend
+	// ServerVersion is roost's version, sent in the Server header.
+	ServerVersion string
+}
+
+// server holds the backends the handlers call.
+type server struct {
+	system     SystemBackend
+	containers ContainersBackend
+	images     ImagesBackend
+	events     EventsBackend
+}
+
+// route is one line of a resource's route table.
+type route struct {
+	method  string
+	pattern string
+	handler handlerFunc
+}
+
+// New returns the API handler. Every request may carry a /v1.NN prefix;
+// unknown routes, and known paths with the wrong method, answer 404 like
+// dockerd does.
+func New(opts Options) http.Handler {
+	s := &server{
+		system:     opts.System,
+		containers: opts.Containers,
+		images:     opts.Images,
+		events:     opts.Events,
+	}
+	mux := chi.NewRouter()
+	mux.NotFound(pageNotFound)
+	mux.MethodNotAllowed(pageNotFound)
+	for _, table := range [][]route{
+		s.systemRoutes(),
+		s.eventRoutes(),
+		s.containerRoutes(),
+		s.imageRoutes(),
+	} {
+		for _, rt := range table {
+			mux.Method(rt.method, rt.pattern, adapt(rt.handler))
+		}
+	}
+	return withVersion(mux, opts.ServerVersion)
+}

@@ -1,0 +1,319 @@
+package rootless
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/log"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/child"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/copyup/tmpfssymlink"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/network/slirp4netns"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/parent"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
+)
+
+// The keeper is the part of roostd that must outlive the API process: the
+// RootlessKit parent (which owns slirp4netns and the port driver), its child
+// in the new user and mount namespaces, and under that child the supervisor
+// of containerd ("nsinit"). The API process joins those namespaces with
+// nsenter, so it can be killed and started again without touching a running
+// container. Each role is this same binary, told apart by the environment.
+
+// Role is the part of roostd a process plays.
+type Role int
+
+// The roles, in the order they appear in the process tree.
+const (
+	RoleAPI    Role = iota // started by the user; joins the namespace and serves the API
+	RoleKeeper             // RootlessKit parent on the host side
+	RoleChild              // RootlessKit child: sets up the namespace
+	RoleNSInit             // inside the namespace: supervises containerd
+)
+
+const (
+	roleEnv                = "_ROOST_ROLE"
+	pipeFDEnv              = "_ROOST_ROOTLESSKIT_PIPEFD"
+	activationChildEnv     = "_ROOST_ROOTLESSKIT_ACTIVATION_CHILD"
+	activationHelperEnv    = "_ROOST_ROOTLESSKIT_ACTIVATION_HELPER"
+	stateDirEnv            = "ROOTLESSKIT_STATE_DIR"
+	joinedEnv              = "_ROOST_JOINED"
+	keeperStartTimeout     = 30 * time.Second
+	keeperPollInterval     = 20 * time.Millisecond
+	slirpMTU               = 65520
+	slirpInterface         = "tap0"
+	keeperStopTimeout      = 20 * time.Second
+	keeperLogTailOnFailure = 4096
+)
+
+// CurrentRole tells which role this process was started for.
+func CurrentRole() Role {
+	// RootlessKit marks its child with the pipe variable; check it first, as
+	// the child re-executes itself once to gain its capabilities.
+	if os.Getenv(pipeFDEnv) != "" {
+		return RoleChild
+	}
+	switch os.Getenv(roleEnv) {
+	case "keeper":
+		return RoleKeeper
+	case "nsinit":
+		return RoleNSInit
+	}
+	return RoleAPI
+}
+
+// Joined tells whether this API process already runs inside the namespace.
+func Joined() bool { return os.Getenv(joinedEnv) == "1" }
+
+// KeeperDir is RootlessKit's state directory (child_pid, netns, api.sock).
+func (p Paths) KeeperDir() string { return filepath.Join(p.StateDir, "rootlesskit") }
+
+// PIDFile is the pid file of a named roostd process or child daemon.
+func (p Paths) PIDFile(name string) string { return filepath.Join(p.StateDir, name+".pid") }
+
+// ReadyFile is created by nsinit once containerd answers.
+func (p Paths) ReadyFile() string { return filepath.Join(p.StateDir, "nsinit.ready") }
+
+// KeeperLog is where the keeper and containerd write their logs.
+func (p Paths) KeeperLog() string { return filepath.Join(p.StateDir, "keeper.log") }
+
+// ReadPID returns the live process recorded in a pid file, or 0.
+func ReadPID(path string) int {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0
+	}
+	if err := syscall.Kill(pid, 0); err != nil && !errors.Is(err, syscall.EPERM) {
+		return 0
+	}
+	return pid
+}
+
+// WritePID records the current process in a pid file.
+func WritePID(path string) error {
+	return os.WriteFile(path, []byte(strconv.Itoa(os.Getpid())), 0o600)
+}
+
+// KeeperRunning returns the pid of the namespace's child process when a
+// keeper is up and its containerd supervisor has reported ready.
+func (p Paths) KeeperRunning() int {
+	if ReadPID(p.PIDFile("keeper")) == 0 {
+		return 0
+	}
+	if _, err := os.Stat(p.ReadyFile()); err != nil {
+		return 0
+	}
+	return ReadPID(filepath.Join(p.KeeperDir(), parent.StateFileChildPID))
+}
+
+// StartKeeper starts a detached keeper unless one runs, and waits until its
+// containerd answers. It returns the pid of the namespace's child process.
+func StartKeeper(p Paths) (int, error) {
+	if pid := p.KeeperRunning(); pid != 0 {
+		return pid, nil
+	}
+	// A keeper that died leaves files that would fool the waits below.
+	for _, f := range []string{p.ReadyFile(), p.PIDFile("keeper"), p.PIDFile("nsinit"), p.PIDFile("containerd")} {
+		_ = os.Remove(f)
+	}
+	if err := os.RemoveAll(p.KeeperDir()); err != nil {
+		return 0, err
+	}
+	if err := os.MkdirAll(p.KeeperDir(), 0o700); err != nil {
+		return 0, err
+	}
+	logf, err := os.OpenFile(p.KeeperLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return 0, err
+	}
+	defer logf.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return 0, err
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), roleEnv+"=keeper")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	// Its own session: Ctrl-C in the terminal of `make run` reaches the API
+	// process only, which then decides whether the keeper stops.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return 0, fmt.Errorf("starting the namespace keeper: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.After(keeperStartTimeout)
+	for {
+		if pid := p.KeeperRunning(); pid != 0 {
+			return pid, nil
+		}
+		select {
+		case err := <-exited:
+			return 0, fmt.Errorf("the namespace keeper exited (%v); its log %s ends with:\n%s", err, p.KeeperLog(), tail(p.KeeperLog()))
+		case <-deadline:
+			_ = cmd.Process.Kill()
+			return 0, fmt.Errorf("the namespace keeper did not get ready in %v; its log %s ends with:\n%s", keeperStartTimeout, p.KeeperLog(), tail(p.KeeperLog()))
+		case <-time.After(keeperPollInterval):
+		}
+	}
+}
+
+// StopKeeper asks the keeper to shut down containerd and the namespace, and
+// waits for it to go.
+func StopKeeper(p Paths) error {
+	pid := ReadPID(p.PIDFile("keeper"))
+	if pid == 0 {
+		return nil
+	}
+	if err := syscall.Kill(pid, syscall.SIGTERM); err != nil {
+		return err
+	}
+	deadline := time.Now().Add(keeperStopTimeout)
+	for time.Now().Before(deadline) {
+		// The keeper may be our own child (we started it before joining the
+		// namespace): reap it so it does not linger as a zombie.
+		var ws syscall.WaitStatus
+		if wpid, _ := syscall.Wait4(pid, &ws, syscall.WNOHANG, nil); wpid == pid {
+			return nil
+		}
+		if err := syscall.Kill(pid, 0); errors.Is(err, syscall.ESRCH) {
+			return nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = syscall.Kill(pid, syscall.SIGKILL)
+	return fmt.Errorf("the namespace keeper (pid %d) did not stop in %v and was killed", pid, keeperStopTimeout)
+}
+
+// Join re-executes the current command inside the keeper's user and mount
+// namespaces; on success it does not return. The network namespace is not
+// joined: the keeper detaches the containers' network, and roostd, like
+// containerd, stays on the host network so registries on loopback work.
+func Join(p Paths, childPID int) error {
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		return fmt.Errorf("nsenter (util-linux) is needed to join the namespace: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	wd, _ := os.Getwd()
+	args := []string{nsenter, "-U", "--preserve-credentials", "-m", "-t", strconv.Itoa(childPID)}
+	if wd != "" {
+		args = append(args, "--wd="+wd)
+	}
+	args = append(args, "--", self)
+	args = append(args, os.Args[1:]...)
+	env := append(os.Environ(), joinedEnv+"=1")
+	return syscall.Exec(nsenter, args, env)
+}
+
+// RunKeeper is the keeper role: the RootlessKit parent with slirp4netns and
+// the builtin port driver (which keeps the client's source address).
+func RunKeeper(p Paths) error {
+	if err := WritePID(p.PIDFile("keeper")); err != nil {
+		return err
+	}
+	defer os.Remove(p.PIDFile("keeper"))
+	slirp, err := exec.LookPath("slirp4netns")
+	if err != nil {
+		return fmt.Errorf("slirp4netns is not installed (apt-get install slirp4netns): %w", err)
+	}
+	features, err := slirp4netns.DetectFeatures(slirp)
+	if err != nil {
+		return err
+	}
+	logw := log.L.WithField("component", "rootlesskit").WriterLevel(log.DebugLevel)
+	// The sandbox of slirp4netns does not work with a detached netns
+	// (rootless-containers/slirp4netns#317).
+	netDriver, err := slirp4netns.NewParentDriver(logw, slirp, slirpMTU, nil, slirpInterface, true, "",
+		false, features.SupportsEnableSeccomp && features.KernelSupportsEnableSeccomp, false)
+	if err != nil {
+		return err
+	}
+	portDriver, err := builtin.NewParentDriver(logw, p.KeeperDir(), false, "auto")
+	if err != nil {
+		return err
+	}
+	return parent.Parent(parent.Opt{
+		PipeFDEnvKey:             pipeFDEnv,
+		ChildUseActivationEnvKey: activationChildEnv,
+		StateDir:                 p.KeeperDir(),
+		StateDirEnvKey:           stateDirEnv,
+		NetworkDriver:            netDriver,
+		PortDriver:               portDriver,
+		DetachNetNS:              true,
+		Propagation:              "rslave",
+		SubidSource:              parent.SubidSourceAuto,
+	})
+}
+
+// RunChild is the RootlessKit child: it finishes the namespace (copy-up of
+// /etc and /run, the detached network namespace) and runs nsinit.
+func RunChild(p Paths) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	// nsinit inherits this environment.
+	os.Setenv(roleEnv, "nsinit")
+	forwardStopSignals(p.PIDFile("nsinit"))
+	logw := log.L.WithField("component", "rootlesskit").WriterLevel(log.DebugLevel)
+	return child.Child(child.Opt{
+		PipeFDEnvKey:              pipeFDEnv,
+		RunActivationHelperEnvKey: activationHelperEnv,
+		ChildUseActivationEnvKey:  activationChildEnv,
+		StateDirEnvKey:            stateDirEnv,
+		TargetCmd:                 []string{self},
+		NetworkDriver:             slirp4netns.NewChildDriver(),
+		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
+		CopyUpDirs:                []string{"/etc", "/run"},
+		DetachNetNS:               true,
+		PortDriver:                builtin.NewChildDriver(logw),
+		Propagation:               "rslave",
+	})
+}
+
+// NetNSPath is the detached network namespace containers are joined to.
+func (p Paths) NetNSPath() string { return filepath.Join(p.KeeperDir(), parent.StateFileNetNs) }
+
+// forwardStopSignals passes the stop signals RootlessKit's parent forwards to
+// us on to nsinit, so containerd is stopped in order rather than killed by
+// the parent-death signal when this process would die of them.
+func forwardStopSignals(nsinitPIDFile string) {
+	c := make(chan os.Signal, 1)
+	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
+	go func() {
+		for sig := range c {
+			if pid := ReadPID(nsinitPIDFile); pid != 0 {
+				_ = syscall.Kill(pid, sig.(syscall.Signal))
+			}
+		}
+	}()
+}
+
+func tail(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Size() > keeperLogTailOnFailure {
+		_, _ = f.Seek(-keeperLogTailOnFailure, io.SeekEnd)
+	}
+	b, _ := io.ReadAll(f)
+	return string(b)
+}

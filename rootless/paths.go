@@ -1,0 +1,107 @@
+// Package rootless enters and keeps the user namespace roostd runs in: it
+// resolves the per-user directories, starts the long-lived "keeper" (the
+// RootlessKit parent with slirp4netns, and inside it the supervisor of
+// containerd) and lets later roostd processes join that namespace.
+package rootless
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"syscall"
+)
+
+// Paths are every per-user location roostd uses, worked out once at start.
+type Paths struct {
+	// RuntimeDir is $XDG_RUNTIME_DIR, or a private fallback when unset.
+	RuntimeDir string
+	// RuntimeDirFallback tells that RuntimeDir is the fallback, so start-up
+	// can say so once.
+	RuntimeDirFallback bool
+	// StateDir holds sockets, pid files and FIFOs: gone at reboot.
+	StateDir string
+	// DataDir holds images, containers and the database: kept.
+	DataDir string
+	// ConfigDir holds daemon.json.
+	ConfigDir string
+	// Socket is the Docker API socket.
+	Socket string
+}
+
+// ResolvePaths works out Paths from the environment of user uid. dataRoot,
+// when set, replaces the default data directory.
+func ResolvePaths(dataRoot string) (Paths, error) {
+	uid := os.Getuid()
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return Paths{}, fmt.Errorf("cannot find the home directory: %w", err)
+	}
+	var p Paths
+	p.RuntimeDir = os.Getenv("XDG_RUNTIME_DIR")
+	if p.RuntimeDir == "" {
+		// su, sudo and many ssh or batch logins on HPC nodes have no
+		// XDG_RUNTIME_DIR; a private directory in /tmp keeps the socket the
+		// user's alone.
+		p.RuntimeDir = filepath.Join(os.TempDir(), "roost-"+strconv.Itoa(uid))
+		p.RuntimeDirFallback = true
+		if err := ensurePrivateDir(p.RuntimeDir, uid); err != nil {
+			return Paths{}, err
+		}
+	}
+	p.StateDir = filepath.Join(p.RuntimeDir, "roost")
+	p.Socket = filepath.Join(p.RuntimeDir, "docker.sock")
+
+	dataHome := os.Getenv("XDG_DATA_HOME")
+	if dataHome == "" {
+		dataHome = filepath.Join(home, ".local", "share")
+	}
+	p.DataDir = filepath.Join(dataHome, "roost")
+	if dataRoot != "" {
+		if !filepath.IsAbs(dataRoot) {
+			return Paths{}, fmt.Errorf("--data-root must be an absolute path, not %q", dataRoot)
+		}
+		p.DataDir = dataRoot
+	}
+	configHome := os.Getenv("XDG_CONFIG_HOME")
+	if configHome == "" {
+		configHome = filepath.Join(home, ".config")
+	}
+	p.ConfigDir = filepath.Join(configHome, "roost")
+	return p, nil
+}
+
+// Create makes the state and data directories, private to the user.
+func (p Paths) Create() error {
+	for _, d := range []string{p.StateDir, p.DataDir} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return err
+		}
+		if err := os.Chmod(d, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensurePrivateDir creates dir with mode 0700 or checks that an existing one
+// belongs to uid and is not open to others: a directory another user made
+// first in /tmp must never hold our socket.
+func ensurePrivateDir(dir string, uid int) error {
+	if err := os.Mkdir(dir, 0o700); err != nil && !errors.Is(err, os.ErrExist) {
+		return err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return err
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	if !fi.IsDir() || !ok || int(st.Uid) != uid {
+		return fmt.Errorf("%s is not a directory owned by uid %d; remove it or set XDG_RUNTIME_DIR", dir, uid)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		return fmt.Errorf("%s is open to other users (mode %v); run chmod 700 %s", dir, fi.Mode().Perm(), dir)
+	}
+	return nil
+}

@@ -1,0 +1,297 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const (
+	// pingTimeout bounds a daemon's start: from exec to an answered /_ping.
+	pingTimeout = 20 * time.Second
+	// stopTimeout bounds a clean shutdown after SIGTERM.
+	stopTimeout = 30 * time.Second
+	// lingerTimeout is how long the user's processes may take to go away
+	// once roostd itself has exited (a shim finishing its own exit, say).
+	lingerTimeout = 5 * time.Second
+)
+
+// daemon is one roostd process started by the harness.
+type daemon struct {
+	cmd  *exec.Cmd
+	done chan struct{} // closed once the process has exited and been reaped
+	err  error         // the exit status, valid after done is closed
+}
+
+// exited reports whether the process has already exited.
+func (d *daemon) exited() bool {
+	select {
+	case <-d.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// sysProcAttr runs a child as the user, in its own process group.
+func (u *testUser) sysProcAttr() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups},
+		Setpgid:    true,
+	}
+}
+
+// daemonEnv is the whole environment roostd gets: what a login session
+// would give the user, and the repository's bin/ first on PATH so that
+// containerd and its shim run the pinned runc.
+func (u *testUser) daemonEnv(binDir string) []string {
+	return []string{
+		"HOME=" + u.home,
+		"USER=" + u.name,
+		"LOGNAME=" + u.name,
+		"XDG_RUNTIME_DIR=" + u.runtimeDir,
+		"PATH=" + binDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
+	}
+}
+
+// startDaemon starts binDir/roostd as the user, its output appended to log,
+// and waits until it answers /_ping on sock. On failure the process is
+// killed and the error says how it ended.
+func startDaemon(u *testUser, binDir string, log *os.File, sock string) (*daemon, error) {
+	fmt.Fprintf(log, "=== e2e: starting %s/roostd at %s\n", binDir, time.Now().Format(time.RFC3339Nano))
+	cmd := exec.Command(filepath.Join(binDir, "roostd"))
+	cmd.Env = u.daemonEnv(binDir)
+	cmd.Dir = u.home
+	cmd.Stdout, cmd.Stderr = log, log
+	cmd.SysProcAttr = u.sysProcAttr()
+	// If the test binary dies (go test's timeout panics it), the daemon is
+	// told to shut down rather than left behind for the next run to clean.
+	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		d.err = cmd.Wait()
+		close(d.done)
+	}()
+	if err := waitPing(d, sock, pingTimeout); err != nil {
+		if !d.exited() {
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-d.done
+		}
+		return nil, err
+	}
+	return d, nil
+}
+
+// waitPing polls GET /_ping until it answers 200 OK, d exits, or timeout.
+func waitPing(d *daemon, sock string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	var last error
+	for {
+		if last = ping(sock); last == nil {
+			return nil
+		}
+		if d != nil && d.exited() {
+			return fmt.Errorf("roostd exited before answering /_ping: %v", d.err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("roostd did not answer /_ping within %v: %v", timeout, last)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// ping asks the daemon on sock for GET /_ping once.
+func ping(sock string) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := unixRequest(ctx, sock, http.MethodGet, "/_ping", nil, nil)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+	if resp.StatusCode != http.StatusOK || string(body) != "OK" {
+		return fmt.Errorf("/_ping answered %s %q", resp.Status, body)
+	}
+	return nil
+}
+
+// unixRequest sends one HTTP request to the API socket at sock.
+func unixRequest(ctx context.Context, sock, method, path string, header http.Header, body io.Reader) (*http.Response, error) {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			return new(net.Dialer).DialContext(ctx, "unix", sock)
+		},
+		DisableKeepAlives: true,
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://roost"+path, body)
+	if err != nil {
+		return nil, err
+	}
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	return (&http.Client{Transport: tr}).Do(req)
+}
+
+// stopDaemons sends SIGTERM to the newest daemon and waits for every
+// daemon the harness started to exit. It returns what went wrong; a daemon
+// that has to be killed is a failure.
+func stopDaemons(daemons []*daemon) []string {
+	if len(daemons) == 0 {
+		return nil
+	}
+	var problems []string
+	termed := false // whether the newest daemon was sent SIGTERM while it ran
+	deadline := time.After(stopTimeout)
+	newest := daemons[len(daemons)-1]
+	if newest.exited() {
+		problems = append(problems, fmt.Sprintf("roostd (pid %d) was no longer running at the end of the tests: %v", newest.cmd.Process.Pid, newest.err))
+	} else if err := newest.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		problems = append(problems, fmt.Sprintf("SIGTERM roostd: %v", err))
+	} else {
+		termed = true
+	}
+	for _, d := range daemons {
+		select {
+		case <-d.done:
+			if d == newest && termed && d.err != nil {
+				problems = append(problems, fmt.Sprintf("roostd exited with %v after SIGTERM", d.err))
+			}
+		case <-deadline:
+			problems = append(problems, fmt.Sprintf("roostd (pid %d) did not exit within %v of SIGTERM; killed", d.cmd.Process.Pid, stopTimeout))
+			_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
+			<-d.done
+		}
+	}
+	return problems
+}
+
+// proc is a process found in /proc.
+type proc struct {
+	pid     int
+	uid     int
+	state   string
+	cmdline string
+}
+
+func (p proc) String() string {
+	return fmt.Sprintf("pid %d uid %d state %s: %s", p.pid, p.uid, p.state, p.cmdline)
+}
+
+// userProcesses lists the live processes that run as the user or as one of
+// its subordinate uids (a container process that is not root inside its
+// user namespace). Zombies are left out: they have already exited, and
+// whether they are reaped depends on the machine's init, not on roostd.
+func (u *testUser) userProcesses() []proc {
+	entries, _ := os.ReadDir("/proc")
+	var procs []proc
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		p, ok := readProc(pid)
+		if !ok || p.state == "Z" {
+			continue
+		}
+		if p.uid == u.uid || (p.uid >= u.subStart && p.uid < u.subStart+u.subCount) {
+			procs = append(procs, p)
+		}
+	}
+	return procs
+}
+
+// readProc reads a process's real uid, state and command line.
+func readProc(pid int) (proc, bool) {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return proc{}, false
+	}
+	p := proc{pid: pid, uid: -1}
+	for _, line := range strings.Split(string(status), "\n") {
+		k, v, _ := strings.Cut(line, ":")
+		f := strings.Fields(v)
+		switch {
+		case k == "State" && len(f) > 0:
+			p.state = f[0]
+		case k == "Uid" && len(f) > 0:
+			p.uid, _ = strconv.Atoi(f[0])
+		}
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	p.cmdline = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+	return p, true
+}
+
+// reapLeftovers waits up to lingerTimeout for the user's processes to go
+// away, then kills the rest with SIGKILL and returns them.
+func (u *testUser) reapLeftovers(linger time.Duration) []proc {
+	deadline := time.Now().Add(linger)
+	for {
+		left := u.userProcesses()
+		if len(left) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			for _, p := range left {
+				_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			}
+			return left
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// readPidFile reads a pid file from roostd's state dir and checks that the
+// pid is a live process of the user, so that a test never signals a
+// stranger because of a stale or wrong file.
+func (u *testUser) readPidFile(name string) (int, error) {
+	path := filepath.Join(u.runtimeDir, "roost", name)
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, err
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", path, err)
+	}
+	p, ok := readProc(pid)
+	switch {
+	case !ok:
+		return 0, fmt.Errorf("%s holds pid %d, which does not run", path, pid)
+	case p.uid != u.uid:
+		return 0, fmt.Errorf("%s holds pid %d, which runs as uid %d, not %s", path, pid, p.uid, u.name)
+	case p.state == "Z":
+		return 0, fmt.Errorf("%s holds pid %d, which is a zombie", path, pid)
+	}
+	return pid, nil
+}
+
+// waitGone waits until pid no longer runs (or is a zombie).
+func waitGone(pid int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		p, ok := readProc(pid)
+		if !ok || p.state == "Z" {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return errors.New("pid " + strconv.Itoa(pid) + " still runs")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

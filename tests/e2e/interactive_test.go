@@ -1,0 +1,134 @@
+package e2e
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+)
+
+// expectTimeout bounds each wait for terminal output.
+const expectTimeout = 15 * time.Second
+
+// terminal is the controlling side of a pty with everything read from it.
+type terminal struct {
+	ptmx *os.File
+	mu   sync.Mutex
+	out  bytes.Buffer
+	seen int // output before this offset has been matched already
+	eof  chan struct{}
+}
+
+func newTerminal(ptmx *os.File) *terminal {
+	term := &terminal{ptmx: ptmx, eof: make(chan struct{})}
+	go func() {
+		defer close(term.eof)
+		buf := make([]byte, 4096)
+		for {
+			n, err := ptmx.Read(buf)
+			term.mu.Lock()
+			term.out.Write(buf[:n])
+			term.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return term
+}
+
+// expect waits until want appears in output not matched before.
+func (term *terminal) expect(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.Now().Add(expectTimeout)
+	for {
+		term.mu.Lock()
+		out := term.out.String()
+		i := strings.Index(out[term.seen:], want)
+		if i >= 0 {
+			term.seen += i + len(want)
+		}
+		term.mu.Unlock()
+		if i >= 0 {
+			return
+		}
+		select {
+		case <-term.eof:
+			// Read the last bytes the reader got before giving up.
+			term.mu.Lock()
+			out = term.out.String()
+			term.mu.Unlock()
+			if strings.Contains(out[term.seen:], want) {
+				continue
+			}
+			t.Fatalf("terminal: the CLI ended before %q appeared; output after the last match:\n%q", want, out[term.seen:])
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("terminal: %q did not appear within %v; output after the last match:\n%q", want, expectTimeout, out[term.seen:])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (term *terminal) send(t *testing.T, s string) {
+	t.Helper()
+	if _, err := term.ptmx.Write([]byte(s)); err != nil {
+		t.Fatalf("terminal: writing %q: %v", s, err)
+	}
+}
+
+// TestRunInteractiveTTY types into `docker run -it` through a real pty: the
+// shell's prompt, a command, line editing, and Ctrl-D to leave.
+func TestRunInteractiveTTY(t *testing.T) {
+	cmd := exec.Command(harness.dockerCLI, "run", "-it", "--rm", "busybox", "sh")
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	term := newTerminal(ptmx)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		ptmx.Close()
+		<-term.eof
+	})
+
+	term.expect(t, "/ # ")
+	// The echoed command line holds "6*7", never "42": 42 is the output.
+	term.send(t, "echo $((6*7))\r")
+	term.expect(t, "\r\n42\r\n")
+	term.expect(t, "/ # ")
+
+	// Backspace (DEL, as a terminal sends it) removes the X before the
+	// shell runs the line. The output is a line of its own, which the echo
+	// of the typing (prompt first, then "echo ab...") cannot be.
+	term.send(t, "echo abX")
+	term.send(t, "\x7f")
+	term.send(t, "c\r")
+	term.expect(t, "\r\nabc\r\n")
+	term.expect(t, "/ # ")
+
+	// Ctrl-D on an empty line ends the shell, the container and the CLI.
+	term.send(t, "\x04")
+	select {
+	case err := <-exited:
+		if err != nil {
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				t.Fatalf("docker run -it exited with %d after Ctrl-D, want 0", exitErr.ExitCode())
+			}
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("docker run -it did not exit within 10s of Ctrl-D")
+	}
+}
