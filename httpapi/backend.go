@@ -19,7 +19,7 @@ import (
 // text is what the docker CLI prints.
 
 // Filters are the decoded `filters` query parameter: key → accepted values.
-type Filters map[string][]string
+type Filters = map[string][]string
 
 // SystemBackend answers /info and /version.
 type SystemBackend interface {

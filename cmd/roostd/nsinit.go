@@ -38,7 +38,9 @@ func containerdPathsFor(p rootless.Paths) containerdPaths {
 // The plugins off are those that need root (opt, CRI's networking), block
 // devices, or features roost does not use; each costs start-up time and
 // memory.
-var containerdConfig = template.Must(template.New("containerd").Parse(`version = 3
+// Config version 4 (containerd 2.4) moved the listeners into server plugins;
+// a top-level [grpc] section is silently ignored there.
+var containerdConfig = template.Must(template.New("containerd").Parse(`version = 4
 root = "{{.Root}}"
 state = "{{.State}}"
 disabled_plugins = [
@@ -50,11 +52,14 @@ disabled_plugins = [
   "io.containerd.internal.v1.tracing", "io.containerd.podsandbox.controller.v1.podsandbox",
 ]
 
-[grpc]
+[plugins.'io.containerd.server.v1.grpc']
   address = "{{.Socket}}"
-
-[ttrpc]
+[plugins.'io.containerd.server.v1.ttrpc']
   address = "{{.Socket}}.ttrpc"
+[plugins.'io.containerd.server.v1.debug']
+  address = ""
+[plugins.'io.containerd.server.v1.metrics']
+  address = ""
 `))
 
 // runNSInit is the process RootlessKit's child runs inside the namespace: it
