@@ -10,6 +10,7 @@ import (
 	"github.com/moby/moby/api/types/image"
 	"github.com/moby/moby/api/types/system"
 
+	"github.com/roostd/roost/engine/containers"
 	"github.com/roostd/roost/engine/logs"
 )
 
@@ -35,42 +36,15 @@ type EventsBackend interface {
 	SubscribeEvents(since, until time.Time, filters Filters) (history []events.Message, live <-chan events.Message, cancel func(), err error)
 }
 
-// ContainerListOptions are the query parameters of GET /containers/json.
-type ContainerListOptions struct {
-	All     bool
-	Limit   int // <= 0: no limit
-	Size    bool
-	Filters Filters
-}
-
-// StopOptions carries ?signal= and ?t= of stop and restart.
-type StopOptions struct {
-	Signal  string
-	Timeout *int // seconds; nil: the container's StopTimeout or 10
-}
-
-// AttachOptions are the query parameters of POST /containers/{id}/attach.
-type AttachOptions struct {
-	Stream, Logs          bool
-	Stdin, Stdout, Stderr bool
-	DetachKeys            string // "" means the default ctrl-p,ctrl-q
-}
-
-// Attachment is a checked attach request. httpapi hijacks the connection only
-// after the engine returned one, then calls Run, which copies until the
-// container's streams end, the client detaches or ctx is done.
-type Attachment interface {
-	TTY() bool
-	Run(ctx context.Context, stdin io.Reader, stdout, stderr io.Writer) error
-}
-
-// LogsOptions are the query parameters of GET /containers/{id}/logs.
-type LogsOptions struct {
-	Stdout, Stderr bool
-	Follow         bool
-	Tail           int // < 0: all
-	Since, Until   time.Time
-}
+// The option types of the container routes belong to the engine, which
+// must not import httpapi; these names keep the handlers readable.
+type (
+	ContainerListOptions = containers.ListOptions
+	StopOptions          = containers.StopOptions
+	AttachOptions        = containers.AttachOptions
+	Attachment           = containers.Attachment
+	LogsOptions          = containers.LogsOptions
+)
 
 // ContainersBackend is the container half of the engine.
 type ContainersBackend interface {

@@ -30,6 +30,30 @@ func checkJSONContentType(r *http.Request) error {
 	return nil
 }
 
+// maxDrainAfterLimit bounds what is read and thrown away of a body that was
+// too large, before the connection is simply closed.
+const maxDrainAfterLimit = 64 << 20
+
+var errBodyTooLarge = errors.New("request body too large")
+
+// limitedBody reads at most left bytes and then fails with errBodyTooLarge.
+type limitedBody struct {
+	r    io.Reader
+	left int64
+}
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.left <= 0 {
+		return 0, errBodyTooLarge
+	}
+	if int64(len(p)) > l.left {
+		p = p[:l.left]
+	}
+	n, err := l.r.Read(p)
+	l.left -= int64(n)
+	return n, err
+}
+
 // readJSON decodes the request body, which must be there, into out. Unknown
 // fields are accepted (dockerd does not reject them either); a wrong content
 // type, an empty or malformed body, data after the JSON value and bodies
@@ -41,14 +65,16 @@ func readJSON(w http.ResponseWriter, r *http.Request, out any) error {
 	if r.Body == nil {
 		return invalidParameter{errors.New("invalid JSON: got EOF while reading request body")}
 	}
-	body := http.MaxBytesReader(w, r.Body, maxJSONBody)
-	defer body.Close()
+	body := &limitedBody{r: r.Body, left: maxJSONBody}
 	dec := json.NewDecoder(body)
 	if err := dec.Decode(out); err != nil {
-		var tooLarge *http.MaxBytesError
 		switch {
-		case errors.As(err, &tooLarge):
-			return invalidParameter{fmt.Errorf("request body is larger than %d bytes", tooLarge.Limit)}
+		case errors.Is(err, errBodyTooLarge):
+			// Read on (boundedly) so that a client still sending gets this
+			// answer instead of a broken pipe; http.MaxBytesReader would
+			// close the connection under it.
+			_, _ = io.CopyN(io.Discard, r.Body, maxDrainAfterLimit)
+			return invalidParameter{fmt.Errorf("request body is larger than %d bytes", maxJSONBody)}
 		case errors.Is(err, io.EOF):
 			return invalidParameter{errors.New("invalid JSON: got EOF while reading request body")}
 		}

@@ -66,7 +66,7 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	}
 	listeners, err := listen(cfg, p)
 	if err != nil {
-		eng.Close(context.Background(), cfg.LiveRestore)
+		eng.Close(context.Background())
 		return err
 	}
 	srv := &http.Server{Handler: eng.Handler, ReadHeaderTimeout: 30 * time.Second}
@@ -89,7 +89,7 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
-	eng.Close(sctx, cfg.LiveRestore)
+	eng.Close(sctx)
 	if !cfg.LiveRestore {
 		if err := rootless.StopKeeper(p); err != nil {
 			log.L.WithError(err).Warn("stopping the namespace")

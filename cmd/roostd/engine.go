@@ -2,27 +2,222 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/log"
+	apievents "github.com/moby/moby/api/types/events"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 
 	"github.com/roostd/roost/engine/config"
+	"github.com/roostd/roost/engine/containers"
+	"github.com/roostd/roost/engine/events"
+	"github.com/roostd/roost/engine/images"
+	"github.com/roostd/roost/engine/store"
+	"github.com/roostd/roost/engine/system"
+	"github.com/roostd/roost/httpapi"
 	"github.com/roostd/roost/rootless"
 )
+
+const containerdConnectTimeout = 20 * time.Second
 
 // engine is every service of the API process, joined.
 type engine struct {
 	Handler http.Handler
-	closers []func(ctx context.Context, liveRestore bool)
+	closers []func(ctx context.Context)
 }
 
 // Close stops the services in reverse order of start.
-func (e *engine) Close(ctx context.Context, liveRestore bool) {
+func (e *engine) Close(ctx context.Context) {
 	for i := len(e.closers) - 1; i >= 0; i-- {
-		e.closers[i](ctx, liveRestore)
+		e.closers[i](ctx)
 	}
 }
 
-func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (*engine, error) {
-	mux := http.NewServeMux()
-	mux.HandleFunc("/_ping", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("OK")) })
-	return &engine{Handler: mux}, nil
+// buildEngine connects to the keeper's containerd, opens the store and
+// wires the services; containers are restored before the API answers.
+func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *engine, retErr error) {
+	e := &engine{}
+	defer func() {
+		if retErr != nil {
+			e.Close(context.Background())
+		}
+	}()
+	snapshotter, err := os.ReadFile(filepath.Join(p.StateDir, "snapshotter"))
+	if err != nil {
+		return nil, fmt.Errorf("the keeper did not record its snapshotter: %w", err)
+	}
+	cp := containerdPathsFor(p)
+	cctx, cancel := context.WithTimeout(ctx, containerdConnectTimeout)
+	defer cancel()
+	ctrd, err := client.New(cp.Socket, client.WithDefaultNamespace(containers.DefaultNamespace),
+		// When nsinit restarts a killed containerd, calls wait for the new one
+		// rather than fail, and the reconnect backoff stays short: grpc's
+		// default waits a second or more, longer than containerd's restart.
+		client.WithExtraDialOpts([]grpc.DialOption{grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: 50 * time.Millisecond, Multiplier: 1.6, Jitter: 0.2, MaxDelay: time.Second},
+			MinConnectTimeout: containerdConnectTimeout,
+		})}),
+		client.WithCallOpts([]grpc.CallOption{grpc.WaitForReady(true)}))
+	if err != nil {
+		return nil, fmt.Errorf("connecting to containerd at %s: %w", cp.Socket, err)
+	}
+	e.closers = append(e.closers, func(context.Context) { ctrd.Close() })
+	ctrdVersion, err := ctrd.Version(cctx)
+	if err != nil {
+		return nil, fmt.Errorf("containerd at %s does not answer: %w", cp.Socket, err)
+	}
+
+	st, err := store.Open(filepath.Join(p.DataDir, "roost.db"))
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, func(context.Context) { st.Close() })
+
+	bus := events.New()
+	e.closers = append(e.closers, func(context.Context) { bus.Close() })
+	imgs := images.New(ctrd, images.Options{Namespace: containers.DefaultNamespace, Snapshotter: string(snapshotter), Events: bus})
+	cgroups := system.DetectCgroups(true)
+	ctrs, err := containers.New(containers.Options{
+		Client:      ctrd,
+		Namespace:   containers.DefaultNamespace,
+		Snapshotter: string(snapshotter),
+		Store:       st,
+		Events:      bus,
+		Images:      imgs,
+		StateDir:    p.StateDir,
+		DataDir:     p.DataDir,
+		Rootless:    !cgroups.Limits,
+		LiveRestore: cfg.LiveRestore,
+	})
+	if err != nil {
+		return nil, err
+	}
+	imgs.SetContainerUsage(ctrs)
+	if err := ctrs.Restore(ctx); err != nil {
+		return nil, fmt.Errorf("restoring containers: %w", err)
+	}
+	e.closers = append(e.closers, func(ctx context.Context) {
+		if err := ctrs.Shutdown(ctx); err != nil {
+			log.G(ctx).WithError(err).Warn("stopping containers")
+		}
+	})
+
+	runcPath, runcVersion := runcInfo()
+	sys := system.New(system.Options{
+		ID:              engineID(p.DataDir),
+		Version:         version,
+		GitCommit:       gitCommit,
+		APIVersion:      httpapi.MaxAPIVersion,
+		MinAPIVersion:   httpapi.MinAPIVersion,
+		Rootless:        true,
+		Snapshotter:     string(snapshotter),
+		DataDir:         p.DataDir,
+		ContainerdAddr:  cp.Socket,
+		Namespace:       containers.DefaultNamespace,
+		RuncPath:        runcPath,
+		RuncVersion:     runcVersion,
+		LiveRestore:     cfg.LiveRestore,
+		Debug:           cfg.Debug,
+		Cgroups:         cgroups,
+		Counter:         counter{ctrs: ctrs, imgs: imgs},
+		Components:      containerdVersion{ctrdVersion},
+		EventsListeners: bus.Subscribers,
+	})
+	e.Handler = httpapi.New(httpapi.Options{
+		System:        sys,
+		Containers:    ctrs,
+		Images:        imgs,
+		Events:        eventsBackend{bus},
+		ServerVersion: version,
+	})
+	return e, nil
 }
+
+// engineID is the engine's stable ID, kept in the data directory.
+func engineID(dataDir string) string {
+	path := filepath.Join(dataDir, "engine-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	buf := make([]byte, 16)
+	_, _ = rand.Read(buf)
+	id := hex.EncodeToString(buf)
+	_ = os.WriteFile(path, []byte(id), 0o600)
+	return id
+}
+
+// runcInfo reports the runc containerd's shim will run: the one next to
+// roostd, as childEnv puts it first on containerd's PATH.
+func runcInfo() (path, version string) {
+	path, err := sibling("runc")
+	if err != nil {
+		return "runc", ""
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return path, ""
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return path, first
+}
+
+type containerdVersion struct{ v client.Version }
+
+func (c containerdVersion) ContainerdVersion(context.Context) (string, string, error) {
+	return c.v.Version, c.v.Revision, nil
+}
+
+// counter feeds docker info's counts from the services.
+type counter struct {
+	ctrs *containers.Service
+	imgs *images.Service
+}
+
+func (c counter) CountContainers(ctx context.Context) (running, paused, stopped int, err error) {
+	list, err := c.ctrs.List(ctx, httpapi.ContainerListOptions{All: true})
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	for _, s := range list {
+		switch s.State {
+		case "running", "restarting":
+			running++
+		case "paused":
+			paused++
+		default:
+			stopped++
+		}
+	}
+	return running, paused, stopped, nil
+}
+
+func (c counter) CountImages(ctx context.Context) (int, error) {
+	list, err := c.imgs.List(ctx, false, nil)
+	return len(list), err
+}
+
+// eventsBackend adapts the bus to the API's filter type.
+type eventsBackend struct{ bus *events.Bus }
+
+func (e eventsBackend) SubscribeEvents(since, until time.Time, f httpapi.Filters) ([]apievents.Message, <-chan apievents.Message, func(), error) {
+	return e.bus.Subscribe(since, until, f)
+}
+
+// The services satisfy the API's interfaces; checked here, where both sides
+// are wired, because engine must not import httpapi.
+var (
+	_ httpapi.ContainersBackend = (*containers.Service)(nil)
+	_ httpapi.ImagesBackend     = (*images.Service)(nil)
+	_ httpapi.SystemBackend     = (*system.Service)(nil)
+	_ httpapi.EventsBackend     = eventsBackend{}
+)

@@ -73,6 +73,9 @@ func runNSInit(p rootless.Paths) error {
 	}
 	defer os.Remove(p.PIDFile("nsinit"))
 
+	if err := privateRunDirs(); err != nil {
+		return err
+	}
 	snapshotter := chooseSnapshotter(ctx, p.DataDir)
 	if err := os.WriteFile(filepath.Join(p.StateDir, "snapshotter"), []byte(snapshotter), 0o600); err != nil {
 		return err
@@ -111,6 +114,25 @@ func runNSInit(p rootless.Paths) error {
 	err = sup.Run(ctx, ready)
 	_ = os.Remove(p.ReadyFile())
 	return err
+}
+
+// privateRunDirs gives the namespace its own /run/containerd and /run/runc.
+// The shims put their sockets and runc its state there whatever the config
+// says; RootlessKit's copy-up of /run leaves symlinks to the host's
+// directories, which belong to real root wherever a system containerd or
+// Docker is installed.
+func privateRunDirs() error {
+	for _, d := range []string{"/run/containerd", "/run/runc"} {
+		if fi, err := os.Lstat(d); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			if err := os.Remove(d); err != nil {
+				return err
+			}
+		}
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return fmt.Errorf("making the namespace's %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 func writeContainerdConfig(cp containerdPaths) error {

@@ -15,31 +15,14 @@ import (
 	"github.com/containerd/containerd/v2/core/mount"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/moby/moby/api/types/events"
-	imagetypes "github.com/moby/moby/api/types/image"
 	"github.com/opencontainers/image-spec/identity"
 
 	"github.com/roostd/roost/engine/images"
 	"github.com/roostd/roost/engine/internal/ctrtest"
-	"github.com/roostd/roost/httpapi"
 	"github.com/roostd/roost/tests/busybox/busyboximg"
 )
 
 const testNamespace = "roost-test"
-
-// What the API needs, minus List: httpapi.Filters is a defined map type,
-// which a method taking map[string][]string does not match. Once it is an
-// alias (type Filters = map[string][]string), this becomes
-// var _ httpapi.ImagesBackend = (*images.Service)(nil).
-var _ interface {
-	Load(ctx context.Context, r io.Reader) ([]string, error)
-	Import(ctx context.Context, r io.Reader, repo, tag string, changes []string, message string) (string, error)
-	Inspect(ctx context.Context, ref string) (*imagetypes.InspectResponse, error)
-	Remove(ctx context.Context, ref string, force, prune bool) ([]imagetypes.DeleteResponse, error)
-	Tag(ctx context.Context, source, repo, tag string) error
-} = (*images.Service)(nil)
-
-// List still accepts the API's filters value.
-var _ = func(s *images.Service) { _, _ = s.List(context.Background(), false, httpapi.Filters{}) }
 
 // recorder is a Publisher that keeps the events.
 type recorder struct {

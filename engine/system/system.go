@@ -84,7 +84,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		LiveRestoreEnabled: o.LiveRestore,
 		Isolation:          "",
 		ContainerdCommit:   system.Commit{},
-		RuncCommit:         system.Commit{ID: o.RuncVersion},
+		RuncCommit:         system.Commit{ID: strings.TrimPrefix(o.RuncVersion, "runc version ")},
 		SecurityOptions:    securityOptions(o),
 		CDISpecDirs:        []string{},
 		Containerd:         &system.ContainerdInfo{Address: o.ContainerdAddr, Namespaces: system.ContainerdNamespaces{Containers: o.Namespace, Plugins: o.Namespace}},
@@ -96,8 +96,13 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		info.NEventsListener = o.EventsListeners()
 	}
 	if o.Components != nil {
-		if _, rev, err := o.Components.ContainerdVersion(ctx); err == nil {
+		// Built from the module proxy, containerd has no git revision; its
+		// module version is the most exact thing to show.
+		if ver, rev, err := o.Components.ContainerdVersion(ctx); err == nil {
 			info.ContainerdCommit.ID = rev
+			if rev == "" {
+				info.ContainerdCommit.ID = ver
+			}
 		}
 	}
 	if o.Counter != nil {

@@ -1,0 +1,69 @@
+package containers
+
+import (
+	"context"
+	"time"
+
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
+	"github.com/moby/moby/api/types/storage"
+)
+
+// Inspect returns the container as GET /containers/{id}/json shows it.
+func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectResponse, error) {
+	c, err := s.get(ref)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	rec := c.rec
+	st := rec.State
+	files := s.etcFiles(c.id)
+	cfg := *rec.Config
+	hc := *rec.HostConfig
+	resp := &container.InspectResponse{
+		ID:      c.id,
+		Created: rec.Created.Format(time.RFC3339Nano),
+		Path:    rec.Path,
+		Args:    append([]string{}, rec.Args...),
+		State: &container.State{
+			Status:     c.state(),
+			Running:    st.Running,
+			Paused:     st.Paused,
+			Restarting: st.Restarting,
+			OOMKilled:  st.OOMKilled,
+			Dead:       st.Dead,
+			Pid:        st.Pid,
+			ExitCode:   st.ExitCode,
+			Error:      st.Error,
+			StartedAt:  st.StartedAt.UTC().Format(time.RFC3339Nano),
+			FinishedAt: st.FinishedAt.UTC().Format(time.RFC3339Nano),
+		},
+		Image:          rec.ImageID,
+		ResolvConfPath: files.ResolvConf,
+		HostnamePath:   files.Hostname,
+		HostsPath:      files.Hosts,
+		LogPath:        rec.LogPath,
+		Name:           "/" + rec.Name,
+		RestartCount:   rec.RestartCount,
+		Driver:         rec.Driver,
+		Platform:       "linux",
+		HostConfig:     &hc,
+		GraphDriver:    &storage.DriverData{Name: rec.Driver},
+		Storage:        &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
+		Mounts:         mountPoints(rec.HostConfig),
+		Config:         &cfg,
+		NetworkSettings: &container.NetworkSettings{
+			Ports:    network.PortMap{},
+			Networks: endpoints(rec.HostConfig.NetworkMode),
+		},
+	}
+	return resp, nil
+}
+
+// endpoints is the container's network list: the network of its mode,
+// without addresses until a networker assigns them.
+func endpoints(mode container.NetworkMode) map[string]*network.EndpointSettings {
+	return map[string]*network.EndpointSettings{networkName(mode): {}}
+}

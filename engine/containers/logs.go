@@ -1,0 +1,69 @@
+package containers
+
+import (
+	"context"
+
+	"github.com/containerd/errdefs"
+
+	"github.com/roostd/roost/engine/logs"
+)
+
+// Logs streams the container's json-file log. With Follow, the channel
+// closes once the container stopped and its log is drained.
+func (s *Service) Logs(ctx context.Context, ref string, opts LogsOptions) (<-chan *logs.Message, bool, error) {
+	c, err := s.get(ref)
+	if err != nil {
+		return nil, false, err
+	}
+	c.mu.Lock()
+	tty := c.rec.Config.Tty
+	path := c.rec.LogPath
+	jopts, err := jsonFileOptions(c.rec.HostConfig.LogConfig.Config)
+	// Following ends when the current (or last) run's exit is recorded,
+	// which is after its output is drained: like dockerd, a client that saw
+	// the stream end sees the container stopped.
+	stopped := closedChan
+	if r := c.lastRun; r != nil {
+		stopped = r.exited
+	}
+	c.mu.Unlock()
+	if path == "" {
+		// dockerd's ErrReadLogsNotSupported (--log-driver none).
+		return nil, false, errdefs.ErrNotImplemented.WithMessage("configured logging driver does not support reading")
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	in, err := logs.Read(ctx, path, jopts, logs.ReadOptions{
+		Tail: opts.Tail, Since: opts.Since, Until: opts.Until,
+		Follow: opts.Follow, Stopped: stopped,
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	if opts.Stdout && opts.Stderr {
+		return in, tty, nil
+	}
+	out := make(chan *logs.Message)
+	go func() {
+		defer close(out)
+		for m := range in {
+			if (m.Stream == "stderr" && !opts.Stderr) || (m.Stream != "stderr" && !opts.Stdout) {
+				continue
+			}
+			select {
+			case out <- m:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, tty, nil
+}
+
+// closedChan is a channel that is already closed.
+var closedChan = func() <-chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()

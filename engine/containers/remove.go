@@ -1,0 +1,88 @@
+package containers
+
+import (
+	"context"
+	"fmt"
+	"syscall"
+
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/moby/moby/api/types/events"
+)
+
+// Remove deletes a container: its task (killed first with force), its
+// containerd container and snapshot, its files and its record. Volumes
+// (removeVolumes) are not handled yet: only host binds and tmpfs exist.
+func (s *Service) Remove(ctx context.Context, ref string, force, removeVolumes bool) error {
+	c, err := s.get(ref)
+	if err != nil {
+		return err
+	}
+	c.mu.Lock()
+	if c.removing {
+		c.mu.Unlock()
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("removal of container %s is already in progress", ref))
+	}
+	c.mu.Unlock()
+	if err := s.remove(ctx, c, force); err != nil {
+		return fmt.Errorf("cannot remove container %q: %w", ref, err)
+	}
+	return nil
+}
+
+// remove is Remove once the container is found; --rm uses it too.
+func (s *Service) remove(reqCtx context.Context, c *ctr, force bool) error {
+	ctx := s.bgCtx(reqCtx)
+	c.mu.Lock()
+	if c.removed || c.removing {
+		c.mu.Unlock()
+		return nil
+	}
+	if st := &c.rec.State; st.Running && !force {
+		c.mu.Unlock()
+		if st.Paused {
+			return errdefs.ErrConflict.WithMessage("container is paused and must be unpaused first")
+		}
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("container is %s: stop the container before removing or force remove", c.state()))
+	}
+	c.removing = true
+	c.cancelRestart()
+	r := c.run
+	if r != nil {
+		if err := s.killLocked(ctx, c, syscall.SIGKILL); err != nil {
+			log.G(ctx).WithError(err).WithField("container", c.id).Warn("killing a container being removed")
+		}
+	}
+	c.mu.Unlock()
+
+	if r != nil && !waitClosed(r.exited, killWaitTimeout) {
+		// The monitor is stuck; take the task down directly.
+		if _, err := r.task.Delete(ctx, client.WithProcessKill); err != nil && !errdefs.IsNotFound(err) {
+			c.mu.Lock()
+			c.removing = false
+			c.mu.Unlock()
+			return fmt.Errorf("could not kill container: %w", err)
+		}
+	}
+
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.rec.State.Dead = true
+	s.deleteRuntime(ctx, c.id)
+	if err := s.store.Delete(ctx, c.id); err != nil && !errdefs.IsNotFound(err) {
+		c.removing = false
+		return fmt.Errorf("unable to remove the container's record: %w", err)
+	}
+	s.mu.Lock()
+	delete(s.byID, c.id)
+	if s.names[c.rec.Name] == c.id {
+		delete(s.names, c.rec.Name)
+	}
+	s.mu.Unlock()
+	c.setRemoved()
+	// Sessions attached to a container that never ran would wait forever.
+	c.streams.endOutput()
+	s.publish(c, events.ActionDestroy, nil)
+	return nil
+}
