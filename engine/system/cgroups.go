@@ -31,11 +31,11 @@ func DetectCgroups(rootless bool) Cgroups {
 	c.Driver, c.Limits = "none", false
 	switch {
 	case v2 && delegatedV2():
-		c.Warnings = append(c.Warnings, "WARNING: cgroup v2 is delegated to this user, but roost does not use it yet: containers run without cgroup limits; --memory, --cpus and --pids-limit are refused")
+		c.Warnings = append(c.Warnings, "WARNING: cgroup v2 is delegated to this user, but roost does not use it yet: containers run without cgroup limits; --memory, --cpus, --pids-limit and other resource limits are discarded with a warning")
 	case v2:
-		c.Warnings = append(c.Warnings, "WARNING: cgroup v2 controllers are not delegated to this user: containers run without cgroup limits; --memory, --cpus and --pids-limit are refused")
+		c.Warnings = append(c.Warnings, "WARNING: cgroup v2 controllers are not delegated to this user: containers run without cgroup limits; --memory, --cpus, --pids-limit and other resource limits are discarded with a warning")
 	default:
-		c.Warnings = append(c.Warnings, "WARNING: this host uses cgroup v1 (or hybrid), which cannot be delegated to an unprivileged user: containers run without cgroup limits; --memory, --cpus and --pids-limit are refused")
+		c.Warnings = append(c.Warnings, "WARNING: this host uses cgroup v1 (or hybrid), which cannot be delegated to an unprivileged user: containers run without cgroup limits; --memory, --cpus, --pids-limit and other resource limits are discarded with a warning")
 	}
 	return c
 }

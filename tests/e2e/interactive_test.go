@@ -132,3 +132,68 @@ func TestRunInteractiveTTY(t *testing.T) {
 		t.Fatal("docker run -it did not exit within 10s of Ctrl-D")
 	}
 }
+
+// TestDetachAndAttach leaves a `docker run -it` session with the detach keys
+// (Ctrl-P Ctrl-Q): the CLI ends, the container runs on, and `docker attach`
+// reaches the same shell again.
+func TestDetachAndAttach(t *testing.T) {
+	removeOnCleanup(t, "detachable")
+	term, exited := startTerminal(t, "run", "-it", "--name", "detachable", "busybox", "sh")
+	term.expect(t, "/ # ")
+	term.send(t, "export MARK=still-here\r")
+	term.expect(t, "/ # ")
+	term.send(t, "\x10\x11")
+	waitExit(t, exited, "docker run -it after the detach keys")
+	if got := inspect(t, "detachable", "{{.State.Running}}"); got != "true" {
+		t.Fatalf("after detaching, State.Running is %q, want true", got)
+	}
+
+	term, exited = startTerminal(t, "attach", "detachable")
+	term.send(t, "echo $MARK\r")
+	term.expect(t, "\r\nstill-here\r\n")
+	term.send(t, "exit 6\r")
+	select {
+	case err := <-exited:
+		var exitErr *exec.ExitError
+		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 6 {
+			t.Fatalf("docker attach ended with %v, want exit status 6 (the shell's)", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("docker attach did not end within 10s of the shell's exit")
+	}
+	if got := inspect(t, "detachable", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 6" {
+		t.Fatalf("after exit 6, the container is %q, want \"exited 6\"", got)
+	}
+}
+
+// startTerminal runs the docker CLI with args under a new pty.
+func startTerminal(t *testing.T, args ...string) (*terminal, <-chan error) {
+	t.Helper()
+	cmd := exec.Command(harness.dockerCLI, args...)
+	cmd.Env = append(os.Environ(), "TERM=xterm")
+	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
+	if err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	term := newTerminal(ptmx)
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		ptmx.Close()
+		<-term.eof
+	})
+	return term, exited
+}
+
+func waitExit(t *testing.T, exited <-chan error, what string) {
+	t.Helper()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("%s: %v, want exit status 0", what, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: still running after 10s", what)
+	}
+}
