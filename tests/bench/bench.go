@@ -80,24 +80,20 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		if b.acct, err = dedicatedAccount(benchUserName); err != nil {
 			return b, fmt.Errorf("setting up the user %s: %w", benchUserName, err)
 		}
-		// A copy, readable by the account wherever the checkout is (a clone
-		// under /root is private), and safe from a rebuild during the run.
-		b.binDir = filepath.Join(b.tmp, "bin")
-		if err := copyBins(srcBin, b.binDir, runtimeBins); err != nil {
-			return b, err
-		}
-		b.self = filepath.Join(b.binDir, "roost-bench")
-		if err := copyExecutable(b.self); err != nil {
-			return b, err
-		}
-	} else {
-		if b.acct, err = callerAccount(b.tmp); err != nil {
-			return b, err
-		}
-		b.binDir = srcBin
-		if b.self, err = os.Executable(); err != nil {
-			return b, err
-		}
+	} else if b.acct, err = callerAccount(b.tmp); err != nil {
+		return b, err
+	}
+	// Copies: the account can reach them wherever the checkout is (a clone
+	// under /root is private), a rebuild during the run cannot change them,
+	// and no other daemon run from bin/ shares their pages, which would
+	// lower the PSS measured.
+	b.binDir = filepath.Join(b.tmp, "bin")
+	if err := copyBins(srcBin, b.binDir, runtimeBins); err != nil {
+		return b, err
+	}
+	b.self = filepath.Join(b.binDir, "roost-bench")
+	if err := copyExecutable(b.self); err != nil {
+		return b, err
 	}
 	fmt.Fprintf(os.Stderr, "bench: engines run as %s (uid %d), XDG_RUNTIME_DIR=%s; temporary dir %s\n", b.acct.name, b.acct.uid, b.acct.runtimeDir, b.tmp)
 	b.dockerConfig = filepath.Join(b.tmp, "docker-config")
@@ -257,6 +253,12 @@ func machineInfo() [][2]string {
 		var kb int64
 		fmt.Sscanf(mem, "%d", &kb)
 		info = append(info, [2]string{"memory", fmt.Sprintf("%.1f GiB", float64(kb)/(1<<20))})
+	}
+	// Other work on the machine moves the figures; say how much there was.
+	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(load)); len(f) >= 3 {
+			info = append(info, [2]string{"load at start", strings.Join(f[:3], " ") + " (1, 5, 15 min)"})
+		}
 	}
 	var u syscall.Utsname
 	if err := syscall.Uname(&u); err == nil {

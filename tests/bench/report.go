@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -85,9 +86,11 @@ func (rep *report) text(w io.Writer) {
 		}
 	}
 	fmt.Fprintln(w)
+	tw = tabwriter.NewWriter(w, 0, 4, 1, ' ', 0)
 	for _, kv := range append(rep.machine, rep.versions...) {
-		fmt.Fprintf(w, "%-10s %s\n", kv[0]+":", kv[1])
+		fmt.Fprintf(tw, "%s:\t%s\n", kv[0], kv[1])
 	}
+	tw.Flush()
 	for _, p := range rep.problems {
 		fmt.Fprintf(w, "\nPROBLEM: %s\n", p)
 	}
@@ -129,9 +132,14 @@ func (rep *report) markdown() []byte {
 		fmt.Fprintf(&b, "- %s: `%s`\n", kv[0], kv[1])
 	}
 	if len(rep.idle) > 0 {
-		b.WriteString("\n### Idle processes (last sample)\n\n| pid | RSS | PSS | command |\n| ---: | ---: | ---: | --- |\n")
+		b.WriteString("\n### Idle processes (last sample)\n\n| pid | role | RSS | PSS | command |\n| ---: | --- | ---: | ---: | --- |\n")
 		for _, p := range rep.idle {
-			fmt.Fprintf(&b, "| %d | %.1f MiB | %.1f MiB | `%s` |\n", p.pid, float64(p.rssKB)/1024, float64(p.pssKB)/1024, truncate(p.cmdline, 100))
+			role := p.role
+			if role == "" {
+				// slirp4netns, say, which has no pid file.
+				role = filepath.Base(strings.Fields(p.cmdline + " ?")[0])
+			}
+			fmt.Fprintf(&b, "| %d | %s | %.1f MiB | %.1f MiB | `%s` |\n", p.pid, role, float64(p.rssKB)/1024, float64(p.pssKB)/1024, truncate(p.cmdline, 80))
 		}
 	}
 	if len(rep.problems) > 0 {
@@ -168,12 +176,17 @@ const docHeader = "# Benchmarks\n\n" +
 	"as the e2e suite does (created if missing, with subordinate IDs and\n" +
 	"`/run/user/<uid>`); that user's roost state is removed before and after. As any\n" +
 	"other user it runs them as that user, with its own `XDG_RUNTIME_DIR` and the data\n" +
-	"and config dirs in a temporary dir. It needs `make` to have built `bin/` and a\n" +
-	"docker CLI (`/usr/local/bin/docker` or on `PATH`). It uses no network beyond\n" +
-	"unix sockets and loopback. Flags: `-n` (timed runs per run row, default 30),\n" +
-	"`-quick` (n=10), `-workloads idle,run,start`, `-o` (this file; `-o ''` writes\n" +
-	"nothing), `-bin` (another build's `bin/`), `-keep` (keep the temporary dir and roostd's log), `-kill-leftovers`\n" +
-	"(kill processes of `roosttest` an earlier run left behind).\n\n" +
+	"and config dirs in a temporary dir. It needs `make` to have built `bin/` (it\n" +
+	"runs copies of those binaries from its temporary dir) and a docker CLI\n" +
+	"(`/usr/local/bin/docker` or on `PATH`). It uses no network beyond unix\n" +
+	"sockets and loopback.\n\n" +
+	"Flags: `-n` (timed runs per run row, default 30), `-quick` (n=10),\n" +
+	"`-workloads idle,run,start`, `-o` (this file; `-o ''` writes nothing), `-bin`\n" +
+	"(another build's `bin/`), `-keep` (keep the temporary dir and roostd's log),\n" +
+	"`-kill-leftovers` (kill processes of `roosttest` an earlier run left behind).\n" +
+	"An interrupted run writes nothing; a row that failed says so instead of\n" +
+	"giving figures. No figure makes the bench fail: it exits 1 only when a row\n" +
+	"could not be measured or something of the engine outlived it.\n\n" +
 	"## What each row means\n\n" +
 	"| row | measures |\n| --- | --- |\n" +
 	"| run / roost | wall time of `docker run --rm busybox true` with the real docker CLI against roostd, from exec of the CLI to its exit (CLI start-up, create, attach, start, wait, remove), after `docker load` of the busybox test image and 3 warm-up runs |\n" +

@@ -66,7 +66,27 @@ func (r *roostd) engine() *engine {
 		tearDown:   r.tearDown,
 		restart:    r.restart,
 		procs:      r.procs,
+		roles:      r.roles,
 	}
+}
+
+// roles names roostd's processes from its pid files.
+func (r *roostd) roles() map[int]string {
+	m := map[int]string{}
+	if r.cmd != nil {
+		m[r.cmd.Process.Pid] = "API"
+	}
+	for file, role := range map[string]string{
+		"keeper.pid":            "keeper (RootlessKit parent)",
+		"rootlesskit/child_pid": "RootlessKit child",
+		"nsinit.pid":            "nsinit",
+		"containerd.pid":        "containerd",
+	} {
+		if pid := readPIDFile(filepath.Join(r.stateDir, file)); pid != 0 {
+			m[pid] = role
+		}
+	}
+	return m
 }
 
 // setUp starts roostd on fresh state.

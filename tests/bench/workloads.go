@@ -25,8 +25,10 @@ type engine struct {
 	// restart stops the engine fully, starts it again and returns how long
 	// the start took until the engine answered.
 	restart func() (time.Duration, error)
-	// procs lists the engine's processes.
+	// procs lists the engine's processes, and roles (optional) names the
+	// part each plays, by pid, for the report.
 	procs func() []proc
+	roles func() map[int]string
 	// runTrue runs `true` in busybox n times after warmup runs and returns
 	// each timed run; it replaces the docker CLI for engines without one.
 	runTrue func(ctx context.Context, warmup, n int) ([]time.Duration, error)
@@ -149,13 +151,17 @@ func idleWorkload(b *bench, e *engine) []row {
 			break
 		}
 		var rssKB, pssSum int64
+		var roles map[int]string
+		if e.roles != nil {
+			roles = e.roles()
+		}
 		b.idleProcs = b.idleProcs[:0]
 		for _, p := range procs {
 			pssKB, err := pssKB(p.pid)
 			if err != nil && pss.err == nil {
 				pss.err = fmt.Errorf("reading the PSS of %s: %w", p, err)
 			}
-			p := idleProc{proc: p, pssKB: pssKB}
+			p := idleProc{proc: p, pssKB: pssKB, role: roles[p.pid]}
 			rssKB += p.rssKB
 			pssSum += p.pssKB
 			b.idleProcs = append(b.idleProcs, p)
@@ -170,6 +176,7 @@ func idleWorkload(b *bench, e *engine) []row {
 type idleProc struct {
 	proc
 	pssKB int64
+	role  string
 }
 
 // docker runs the docker CLI against e and returns the wall time of the

@@ -87,21 +87,7 @@ func (term *terminal) send(t *testing.T, s string) {
 // TestRunInteractiveTTY types into `docker run -it` through a real pty: the
 // shell's prompt, a command, line editing, and Ctrl-D to leave.
 func TestRunInteractiveTTY(t *testing.T) {
-	cmd := exec.Command(harness.dockerCLI, "run", "-it", "--rm", "busybox", "sh")
-	cmd.Env = append(os.Environ(), "TERM=xterm")
-	ptmx, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 24, Cols: 80})
-	if err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	term := newTerminal(ptmx)
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		ptmx.Close()
-		<-term.eof
-	})
-
+	term, exited := startTerminal(t, "run", "-it", "--rm", "busybox", "sh")
 	term.expect(t, "/ # ")
 	// The echoed command line holds "6*7", never "42": 42 is the output.
 	term.send(t, "echo $((6*7))\r")
