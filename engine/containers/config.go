@@ -61,7 +61,7 @@ func validateHostConfig(hc *container.HostConfig) error {
 	default:
 		return fmt.Errorf("logger: no log driver named '%s' is registered", t)
 	}
-	return nil
+	return validateLogOpts(hc.LogConfig)
 }
 
 // mergeImageConfig fills what the user left out of cfg from the image, as

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -225,12 +226,30 @@ func (s *Service) openLog(path string, cfg map[string]string) (*logs.JSONFile, e
 }
 
 // jsonFileOptions reads the json-file log-opts max-size and max-file.
+// validateLogOpts refuses, at create as dockerd does, json-file options
+// that would only fail at start.
+func validateLogOpts(lc container.LogConfig) error {
+	if lc.Type == "none" {
+		if len(lc.Config) > 0 {
+			return errors.New("logging driver none does not take options")
+		}
+		return nil
+	}
+	for k := range lc.Config {
+		if k != "max-size" && k != "max-file" {
+			return fmt.Errorf("unknown log opt '%s' for json-file log driver", k)
+		}
+	}
+	_, err := jsonFileOptions(lc.Config)
+	return err
+}
+
 func jsonFileOptions(cfg map[string]string) (logs.JSONFileOptions, error) {
 	opts := logs.JSONFileOptions{MaxFiles: 1}
 	if v := cfg["max-size"]; v != "" {
 		n, err := units.RAMInBytes(v)
 		if err != nil {
-			return opts, err
+			return opts, fmt.Errorf("invalid value for max-size: %w", err)
 		}
 		opts.MaxSize = n
 	}
