@@ -7,10 +7,11 @@ GO ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 CONTAINERD_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/containerd/v2)
+FUSE_OVERLAYFS_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/fuse-overlayfs-snapshotter/v2)
 GOBUILD = $(GO) build -trimpath
 ROOSTD_SRC := $(shell find cmd engine httpapi rootless netstack systemd -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod
 
-RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc
+RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc
 
 .PHONY: all deps run test unit e2e bench clean busybox.tar
 
@@ -36,6 +37,14 @@ bin/containerd-shim-runc-v2: go.mod
 # container that has a seccomp profile.
 bin/runc: go.mod
 	CGO_ENABLED=1 $(GOBUILD) -tags seccomp -ldflags '-s -w' -o $@ github.com/opencontainers/runc
+
+# containerd's proxy plugin for the fuse-overlayfs snapshotter, the fallback
+# where the kernel refuses overlayfs in a user namespace; it runs Debian's
+# fuse-overlayfs.
+bin/containerd-fuse-overlayfs-grpc: go.mod
+	CGO_ENABLED=0 $(GOBUILD) \
+	  -ldflags '-s -w -X github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc/version.Version=$(FUSE_OVERLAYFS_VERSION)' \
+	  -o $@ github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc
 
 # deps installs Debian's packages when run as root and only checks otherwise.
 deps:

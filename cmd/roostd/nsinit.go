@@ -13,7 +13,6 @@ import (
 	"text/template"
 
 	"github.com/containerd/log"
-	"golang.org/x/sys/unix"
 
 	"github.com/roostd/roost/engine/supervisor"
 	"github.com/roostd/roost/rootless"
@@ -60,11 +59,16 @@ disabled_plugins = [
   address = ""
 [plugins.'io.containerd.server.v1.metrics']
   address = ""
-`))
+{{with .Plugin}}
+[proxy_plugins.'{{.Name}}']
+  type = "snapshot"
+  address = "{{.Socket}}"
+{{end}}`))
 
 // runNSInit is the process RootlessKit's child runs inside the namespace: it
-// picks the snapshotter, then keeps containerd running until it is told to
-// stop.
+// picks the snapshotter (snapshotter.go), starts the snapshotter's proxy
+// plugin when it needs one, then keeps containerd running until it is told
+// to stop.
 func runNSInit(p rootless.Paths) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
@@ -76,14 +80,28 @@ func runNSInit(p rootless.Paths) error {
 	if err := privateRunDirs(); err != nil {
 		return err
 	}
-	snapshotter := chooseSnapshotter(ctx, p.DataDir)
+	snapshotter, err := chooseSnapshotter(ctx, p.DataDir)
+	if err != nil {
+		return err
+	}
 	if err := os.WriteFile(filepath.Join(p.StateDir, "snapshotter"), []byte(snapshotter), 0o600); err != nil {
 		return err
 	}
+	plugin := snapshotterPluginFor(snapshotter, p)
 	cp := containerdPathsFor(p)
-	if err := writeContainerdConfig(cp); err != nil {
+	if err := writeContainerdConfig(cp, plugin); err != nil {
 		return err
 	}
+	env := childEnv()
+	if plugin != nil {
+		// containerd and the shims run mount.fuse3 by name.
+		env = withSbinPath(env)
+	}
+	stopPlugin, err := startSnapshotterPlugin(ctx, plugin, env, p)
+	if err != nil {
+		return err
+	}
+	defer stopPlugin()
 	// A socket left by a killed containerd would pass the readiness probe.
 	_ = os.Remove(cp.Socket)
 	bin, err := sibling("containerd")
@@ -91,7 +109,7 @@ func runNSInit(p rootless.Paths) error {
 		return err
 	}
 	sup := supervisor.New("containerd", []string{bin, "--config", cp.Config, "--log-level", "warn"},
-		supervisor.WithEnv(childEnv()),
+		supervisor.WithEnv(env),
 		supervisor.WithPIDFile(p.PIDFile("containerd")),
 		supervisor.WithReadyProbe(func(ctx context.Context) error {
 			var d net.Dialer
@@ -135,43 +153,21 @@ func privateRunDirs() error {
 	return nil
 }
 
-func writeContainerdConfig(cp containerdPaths) error {
+func writeContainerdConfig(cp containerdPaths, plugin *snapshotterPlugin) error {
 	for _, d := range []string{cp.Root, cp.State} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
 		}
 	}
 	var b strings.Builder
-	if err := containerdConfig.Execute(&b, cp); err != nil {
+	data := struct {
+		containerdPaths
+		Plugin *snapshotterPlugin
+	}{cp, plugin}
+	if err := containerdConfig.Execute(&b, data); err != nil {
 		return err
 	}
 	return os.WriteFile(cp.Config, []byte(b.String()), 0o600)
-}
-
-// chooseSnapshotter mounts a throw-away overlay on the data filesystem: where
-// the kernel allows overlayfs in a user namespace (5.11 and later, and not on
-// NFS or Lustre homes), containerd's overlayfs snapshotter is used. Otherwise
-// the native (copying) snapshotter is used until fuse-overlayfs support lands.
-func chooseSnapshotter(ctx context.Context, dataDir string) string {
-	dir, err := os.MkdirTemp(dataDir, "overlay-check-")
-	if err != nil {
-		log.G(ctx).WithError(err).Warn("cannot test overlayfs")
-		return "native"
-	}
-	defer os.RemoveAll(dir)
-	sub := func(n string) string { return filepath.Join(dir, n) }
-	for _, n := range []string{"lower", "upper", "work", "merged"} {
-		if err := os.Mkdir(sub(n), 0o700); err != nil {
-			return "native"
-		}
-	}
-	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", sub("lower"), sub("upper"), sub("work"))
-	if err := unix.Mount("overlay", sub("merged"), "overlay", 0, opts); err != nil {
-		log.G(ctx).WithError(err).Warn("overlayfs is not usable in the user namespace here; using the native snapshotter")
-		return "native"
-	}
-	_ = unix.Unmount(sub("merged"), 0)
-	return "overlayfs"
 }
 
 // sibling finds a runtime binary next to roostd (bin/), then on PATH.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -25,7 +26,16 @@ type Config struct {
 	Debug       bool     `json:"debug,omitempty"`
 	LogLevel    string   `json:"log-level,omitempty"`
 	LiveRestore bool     `json:"live-restore,omitempty"`
+	// StorageDriver names the containerd snapshotter: "" picks one (see
+	// StorageDrivers).
+	StorageDriver string `json:"storage-driver,omitempty"`
 }
+
+// StorageDrivers are the values storage-driver accepts besides "" (pick
+// overlayfs where the kernel allows it in a user namespace, else
+// fuse-overlayfs, else native). They are containerd's snapshotter names,
+// which docker info shows as the Storage Driver.
+var StorageDrivers = []string{"overlayfs", "fuse-overlayfs", "native"}
 
 // New returns the defaults.
 func New() *Config { return &Config{LogLevel: DefaultLogLevel} }
@@ -36,6 +46,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error", "fatal":
 	default:
 		return fmt.Errorf("invalid log-level %q: use debug, info, warn, error or fatal", c.LogLevel)
+	}
+	if c.StorageDriver != "" && !slices.Contains(StorageDrivers, c.StorageDriver) {
+		return fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", c.StorageDriver, strings.Join(StorageDrivers, ", "))
 	}
 	for _, h := range c.Hosts {
 		if !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "fd://") {
@@ -89,7 +102,7 @@ func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
 
 func knownKeys() map[string]bool {
 	keys := map[string]bool{}
-	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true})
+	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x"})
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	for k := range m {

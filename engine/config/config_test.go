@@ -19,6 +19,8 @@ func TestLoadFile(t *testing.T) {
 		{name: "flag and file", json: `{"data-root":"/d"}`, flags: map[string]bool{"data-root": true}, wantErr: "both as a flag and in the configuration file: data-root"},
 		{name: "malformed", json: `{"data-root":`, wantErr: "invalid JSON"},
 		{name: "wrong type", json: `{"debug":"yes"}`, wantErr: "cannot unmarshal"},
+		{name: "storage driver", json: `{"storage-driver":"fuse-overlayfs"}`, check: func(c *Config) bool { return c.StorageDriver == "fuse-overlayfs" }},
+		{name: "storage driver flag and file", json: `{"storage-driver":"native"}`, flags: map[string]bool{"storage-driver": true}, wantErr: "both as a flag and in the configuration file: storage-driver"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,5 +65,25 @@ func TestValidate(t *testing.T) {
 	c.LogLevel = "loud"
 	if c.Validate() == nil {
 		t.Error("log level loud accepted")
+	}
+}
+
+func TestValidateStorageDriver(t *testing.T) {
+	for _, d := range append([]string{""}, StorageDrivers...) {
+		c := New()
+		c.StorageDriver = d
+		if err := c.Validate(); err != nil {
+			t.Errorf("storage-driver %q: %v", d, err)
+		}
+	}
+	// dockerd's names for drivers roost does not have are refused, with the
+	// valid values in the message.
+	for _, d := range []string{"overlay2", "vfs", "btrfs", "Overlayfs"} {
+		c := New()
+		c.StorageDriver = d
+		err := c.Validate()
+		if err == nil || !strings.Contains(err.Error(), "overlayfs, fuse-overlayfs, native") {
+			t.Errorf("storage-driver %q: got %v, want an error naming the valid values", d, err)
+		}
 	}
 }
