@@ -21,20 +21,20 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
 )
 
-// The keeper is the part of roostd that must outlive the API process: the
-// RootlessKit parent (which owns slirp4netns and the port driver), its child
-// in the new user and mount namespaces, and under that child the supervisor
-// of containerd ("nsinit"). The API process joins those namespaces with
-// nsenter, so it can be killed and started again without touching a running
-// container. Each role is this same binary, told apart by the environment.
+// The keeper (cmd/roost-keeper) is the part of roost that must outlive the
+// API process: the RootlessKit parent (which owns slirp4netns and the port
+// driver), its child in the new user and mount namespaces, and under that
+// child the supervisor of containerd ("nsinit"). roostd joins those
+// namespaces with nsenter, so it can be killed and started again without
+// touching a running container. The keeper's roles are one binary, told
+// apart by the environment.
 
-// Role is the part of roostd a process plays.
+// Role is the part of the keeper a process plays.
 type Role int
 
 // The roles, in the order they appear in the process tree.
 const (
-	RoleAPI    Role = iota // started by the user; joins the namespace and serves the API
-	RoleKeeper             // RootlessKit parent on the host side
+	RoleKeeper Role = iota // RootlessKit parent on the host side
 	RoleChild              // RootlessKit child: sets up the namespace
 	RoleNSInit             // inside the namespace: supervises containerd
 )
@@ -54,20 +54,17 @@ const (
 	keeperLogTailOnFailure = 4096
 )
 
-// CurrentRole tells which role this process was started for.
+// CurrentRole tells which role this keeper process was started for.
 func CurrentRole() Role {
 	// RootlessKit marks its child with the pipe variable; check it first, as
 	// the child re-executes itself once to gain its capabilities.
 	if os.Getenv(pipeFDEnv) != "" {
 		return RoleChild
 	}
-	switch os.Getenv(roleEnv) {
-	case "keeper":
-		return RoleKeeper
-	case "nsinit":
+	if os.Getenv(roleEnv) == "nsinit" {
 		return RoleNSInit
 	}
-	return RoleAPI
+	return RoleKeeper
 }
 
 // Joined tells whether this API process already runs inside the namespace.
@@ -118,9 +115,28 @@ func (p Paths) KeeperRunning() int {
 	return ReadPID(filepath.Join(p.KeeperDir(), parent.StateFileChildPID))
 }
 
-// StartKeeper starts a detached keeper unless one runs, and waits until its
-// containerd answers. It returns the pid of the namespace's child process.
-func StartKeeper(p Paths) (int, error) {
+// The keeper learns roostd's settings from its environment: RootlessKit
+// starts its child, and the child nsinit, without arguments.
+const (
+	logLevelEnv = "_ROOST_LOG_LEVEL"
+	dataRootEnv = "_ROOST_DATA_ROOT"
+)
+
+// KeeperLogLevel is the log level roostd asked the keeper for.
+func KeeperLogLevel() string {
+	if l := os.Getenv(logLevelEnv); l != "" {
+		return l
+	}
+	return "info"
+}
+
+// KeeperDataRoot is the data directory roostd resolved for the keeper.
+func KeeperDataRoot() string { return os.Getenv(dataRootEnv) }
+
+// StartKeeper starts a detached roost-keeper unless one runs, and waits until
+// its containerd answers. It returns the pid of the namespace's child
+// process.
+func StartKeeper(p Paths, logLevel string) (int, error) {
 	if pid := p.KeeperRunning(); pid != 0 {
 		return pid, nil
 	}
@@ -139,12 +155,12 @@ func StartKeeper(p Paths) (int, error) {
 		return 0, err
 	}
 	defer logf.Close()
-	self, err := os.Executable()
+	keeper, err := Sibling("roost-keeper")
 	if err != nil {
 		return 0, err
 	}
-	cmd := exec.Command(self)
-	cmd.Env = append(os.Environ(), roleEnv+"=keeper")
+	cmd := exec.Command(keeper)
+	cmd.Env = append(os.Environ(), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: Ctrl-C in the terminal of `make run` reaches the API
 	// process only, which then decides whether the keeper stops.

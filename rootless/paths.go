@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"syscall"
@@ -104,4 +105,33 @@ func ensurePrivateDir(dir string, uid int) error {
 		return fmt.Errorf("%s is open to other users (mode %v); run chmod 700 %s", dir, fi.Mode().Perm(), dir)
 	}
 	return nil
+}
+
+// ContainerdDir is the state directory of roost's own containerd (its
+// socket and generated config); nothing is shared with a system containerd.
+func (p Paths) ContainerdDir() string { return filepath.Join(p.StateDir, "containerd") }
+
+// ContainerdSocket is where roost's containerd listens.
+func (p Paths) ContainerdSocket() string { return filepath.Join(p.ContainerdDir(), "containerd.sock") }
+
+// ContainerdRoot is where roost's containerd keeps content and snapshots.
+func (p Paths) ContainerdRoot() string { return filepath.Join(p.DataDir, "containerd") }
+
+// SnapshotterFile records the snapshotter nsinit chose, for the API process.
+func (p Paths) SnapshotterFile() string { return filepath.Join(p.StateDir, "snapshotter") }
+
+// Sibling finds a binary installed next to the running one (bin/), then on
+// PATH.
+func Sibling(name string) (string, error) {
+	if self, err := os.Executable(); err == nil {
+		p := filepath.Join(filepath.Dir(self), name)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("%s not found next to %s or on PATH; run make", name, filepath.Base(os.Args[0]))
+	}
+	return p, nil
 }

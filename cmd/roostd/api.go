@@ -40,10 +40,10 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if pid := rootless.ReadPID(p.PIDFile("roostd")); pid != 0 && pid != os.Getpid() {
 			return fmt.Errorf("another roostd (pid %d) already serves %s", pid, p.Socket)
 		}
-		if err := passStorageDriver(cfg.StorageDriver, p); err != nil {
+		if err := rootless.PassStorageDriver(cfg.StorageDriver, p); err != nil {
 			return err
 		}
-		childPID, err := rootless.StartKeeper(p)
+		childPID, err := rootless.StartKeeper(p, logLevel(cfg))
 		if err != nil {
 			return err
 		}

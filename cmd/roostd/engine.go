@@ -52,14 +52,13 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 			e.Close(context.Background())
 		}
 	}()
-	snapshotter, err := os.ReadFile(filepath.Join(p.StateDir, "snapshotter"))
+	snapshotter, err := os.ReadFile(p.SnapshotterFile())
 	if err != nil {
 		return nil, fmt.Errorf("the keeper did not record its snapshotter: %w", err)
 	}
-	cp := containerdPathsFor(p)
 	cctx, cancel := context.WithTimeout(ctx, containerdConnectTimeout)
 	defer cancel()
-	ctrd, err := client.New(cp.Socket, client.WithDefaultNamespace(containers.DefaultNamespace),
+	ctrd, err := client.New(p.ContainerdSocket(), client.WithDefaultNamespace(containers.DefaultNamespace),
 		// When nsinit restarts a killed containerd, calls wait for the new one
 		// rather than fail, and the reconnect backoff stays short: grpc's
 		// default waits a second or more, longer than containerd's restart.
@@ -69,12 +68,12 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		})}),
 		client.WithCallOpts([]grpc.CallOption{grpc.WaitForReady(true)}))
 	if err != nil {
-		return nil, fmt.Errorf("connecting to containerd at %s: %w", cp.Socket, err)
+		return nil, fmt.Errorf("connecting to containerd at %s: %w", p.ContainerdSocket(), err)
 	}
 	e.closers = append(e.closers, func(context.Context) { ctrd.Close() })
 	ctrdVersion, err := ctrd.Version(cctx)
 	if err != nil {
-		return nil, fmt.Errorf("containerd at %s does not answer: %w", cp.Socket, err)
+		return nil, fmt.Errorf("containerd at %s does not answer: %w", p.ContainerdSocket(), err)
 	}
 
 	st, err := store.Open(filepath.Join(p.DataDir, "roost.db"))
@@ -122,7 +121,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Rootless:        true,
 		Snapshotter:     string(snapshotter),
 		DataDir:         p.DataDir,
-		ContainerdAddr:  cp.Socket,
+		ContainerdAddr:  p.ContainerdSocket(),
 		Namespace:       containers.DefaultNamespace,
 		RuncPath:        runcPath,
 		RuncVersion:     runcVersion,
@@ -159,7 +158,7 @@ func engineID(dataDir string) string {
 // runcInfo reports the runc containerd's shim will run: the one next to
 // roostd, as childEnv puts it first on containerd's PATH.
 func runcInfo() (path, version string) {
-	path, err := sibling("runc")
+	path, err := rootless.Sibling("runc")
 	if err != nil {
 		return "runc", ""
 	}

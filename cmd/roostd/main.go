@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/containerd/log"
-	"github.com/rootless-containers/rootlesskit/v3/cmd/rootlesskit/unshare"
 
 	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/rootless"
@@ -23,35 +22,14 @@ var (
 )
 
 func main() {
-	// RootlessKit's child creates the detached network namespace by running
-	// its own small unshare(1) through /proc/self/exe with argv[0] "unshare"
-	// (rootless-containers/rootlesskit#494); that helper lives in our binary.
-	if filepath.Base(os.Args[0]) == "unshare" {
-		unshare.Main()
-		return
-	}
-	// roostd plays several roles in one process tree (see rootless/keeper.go);
-	// the environment, not argv, says which, so the user's flags pass through
-	// RootlessKit and nsenter unchanged.
-	role := rootless.CurrentRole()
 	cfg, flags, err := loadConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "roostd:", err)
 		os.Exit(2)
 	}
-	setupLogging(cfg, role)
+	setupLogging(cfg)
 	paths, err := rootless.ResolvePaths(cfg.DataRoot)
-	if err != nil {
-		fail(err)
-	}
-	switch role {
-	case rootless.RoleKeeper:
-		err = rootless.RunKeeper(paths)
-	case rootless.RoleChild:
-		err = rootless.RunChild(paths)
-	case rootless.RoleNSInit:
-		err = runNSInit(paths)
-	default:
+	if err == nil {
 		err = runAPI(cfg, flags, paths)
 	}
 	if err != nil {
@@ -118,16 +96,15 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 	return cfg, set, nil
 }
 
-func setupLogging(cfg *config.Config, role rootless.Role) {
-	level := cfg.LogLevel
+func setupLogging(cfg *config.Config) {
+	_ = log.SetLevel(logLevel(cfg))
+}
+
+func logLevel(cfg *config.Config) string {
 	if cfg.Debug {
-		level = "debug"
+		return "debug"
 	}
-	_ = log.SetLevel(level)
-	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child", rootless.RoleNSInit: "nsinit"}
-	if n, ok := names[role]; ok {
-		log.L = log.L.WithField("role", n)
-	}
+	return cfg.LogLevel
 }
 
 type stringList []string

@@ -18,7 +18,7 @@ import (
 
 // runtimeBins must all be in the repository's bin/ before a run; `make`
 // builds them.
-var runtimeBins = []string{"roostd", "containerd", "containerd-shim-runc-v2", "runc"}
+var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc"}
 
 // harness is what TestMain sets up for the tests. It is written before
 // m.Run and only read afterwards, except that TestRoostdKilled replaces the
@@ -56,9 +56,6 @@ func runMain(m *testing.M) (code int) {
 	}
 	harness.dockerHost = os.Getenv("E2E_DOCKER_HOST")
 	harness.managed = harness.dockerHost == ""
-	if harness.managed && os.Geteuid() != 0 {
-		return fail("must run as root: it creates the user %s and starts roostd as that user (CI runs as root; locally: sudo -E make test)", testUserName)
-	}
 	cli, err := findDockerCLI()
 	if err != nil {
 		return fail("%v", err)
@@ -73,7 +70,9 @@ func runMain(m *testing.M) (code int) {
 			fmt.Fprintf(os.Stderr, "e2e: E2E_KEEP is set: leaving %s\n", harness.tmp)
 			return
 		}
-		os.RemoveAll(harness.tmp)
+		if err := removeTree(harness.tmp); err != nil {
+			fmt.Fprintf(os.Stderr, "e2e: WARNING: removing %s: %v\n", harness.tmp, err)
+		}
 	}()
 	if err := os.Chmod(harness.tmp, 0o755); err != nil {
 		return fail("%v", err)
@@ -155,6 +154,8 @@ func writeFixtures(dir string) error {
 
 // setUpDaemon prepares the user and starts roostd. It returns "" or what
 // went wrong, with the daemon's log when it got as far as starting it.
+// As root it runs roostd as the user testUserName; as a user, as that user
+// with a private home and runtime dir (setUpSelf).
 func setUpDaemon() string {
 	repo, err := filepath.Abs("../..")
 	if err != nil {
@@ -169,28 +170,46 @@ func setUpDaemon() string {
 			return fmt.Sprintf("%s/%s is missing: run make first", harness.binDir, b)
 		}
 	}
-	u, err := setUpUser(testUserName)
-	if err != nil {
-		return fmt.Sprintf("setting up the user %s: %v", testUserName, err)
-	}
-	harness.user = u
-	// A run that was killed (by go test's timeout, say) leaves its daemon
-	// behind; it must not disturb this one.
-	if left := u.reapLeftovers(0); len(left) > 0 {
-		fmt.Fprintf(os.Stderr, "e2e: WARNING: killed %d processes of %s left by an earlier run:\n%s\n", len(left), u.name, procList(left))
-	}
-	if err := u.removeState(); err != nil {
-		return fmt.Sprintf("removing the state of an earlier run: %v", err)
-	}
-	if !u.canExec(filepath.Join(harness.binDir, "roostd")) {
-		// The checkout is out of the user's reach; run a copy instead.
+	if os.Geteuid() != 0 {
+		u, err := setUpSelf(harness.tmp)
+		if err != nil {
+			return fmt.Sprintf("running as a user, not root: %v", err)
+		}
+		harness.user = u
+		// A copy of bin/ marks the run's processes apart from those of
+		// an engine the user runs from the checkout itself.
 		dir := filepath.Join(harness.tmp, "bin")
 		if err := copyDir(harness.binDir, dir); err != nil {
-			return fmt.Sprintf("%s cannot reach %s and copying it failed: %v", u.name, harness.binDir, err)
+			return fmt.Sprintf("copying %s: %v", harness.binDir, err)
 		}
-		fmt.Fprintf(os.Stderr, "e2e: %s cannot reach %s; running a copy in %s\n", u.name, harness.binDir, dir)
 		harness.binDir = dir
+		u.marks = append(u.marks, dir+"/")
+		fmt.Fprintf(os.Stderr, "e2e: not root: running roostd as %s with HOME %s and XDG_RUNTIME_DIR %s\n", u.name, u.home, u.runtimeDir)
+	} else {
+		u, err := setUpUser(testUserName)
+		if err != nil {
+			return fmt.Sprintf("setting up the user %s: %v", testUserName, err)
+		}
+		harness.user = u
+		// A run that was killed (by go test's timeout, say) leaves its
+		// daemon behind; it must not disturb this one.
+		if left := u.reapLeftovers(0); len(left) > 0 {
+			fmt.Fprintf(os.Stderr, "e2e: WARNING: killed %d processes of %s left by an earlier run:\n%s\n", len(left), u.name, procList(left))
+		}
+		if err := u.removeState(); err != nil {
+			return fmt.Sprintf("removing the state of an earlier run: %v", err)
+		}
+		if !u.canExec(filepath.Join(harness.binDir, "roostd")) {
+			// The checkout is out of the user's reach; run a copy instead.
+			dir := filepath.Join(harness.tmp, "bin")
+			if err := copyDir(harness.binDir, dir); err != nil {
+				return fmt.Sprintf("%s cannot reach %s and copying it failed: %v", u.name, harness.binDir, err)
+			}
+			fmt.Fprintf(os.Stderr, "e2e: %s cannot reach %s; running a copy in %s\n", u.name, harness.binDir, dir)
+			harness.binDir = dir
+		}
 	}
+	u := harness.user
 
 	harness.sock = filepath.Join(u.runtimeDir, "docker.sock")
 	harness.dockerHost = "unix://" + harness.sock
@@ -212,15 +231,22 @@ func restartDaemon() error {
 		return err
 	}
 	harness.daemons = append(harness.daemons, d)
+	harness.user.noteUserNS()
 	return nil
 }
 
 // tearDownDaemon stops roostd, checks that nothing of the user survives it,
 // and removes the user's state. It returns the failures.
 func tearDownDaemon() []string {
+	// containerd may have been restarted, into the same namespace.
+	harness.user.noteUserNS()
 	problems := stopDaemons(harness.daemons)
 	if left := harness.user.reapLeftovers(lingerTimeout); len(left) > 0 {
-		problems = append(problems, fmt.Sprintf("%d processes of %s outlived roostd and were killed with SIGKILL:\n%s", len(left), harness.user.name, procList(left)))
+		whose := "of " + harness.user.name
+		if harness.user.self {
+			whose = "that the run started"
+		}
+		problems = append(problems, fmt.Sprintf("%d processes %s outlived roostd and were killed with SIGKILL:\n%s", len(left), whose, procList(left)))
 	}
 	if err := harness.user.removeState(); err != nil {
 		problems = append(problems, fmt.Sprintf("removing the user's state: %v", err))

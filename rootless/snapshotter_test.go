@@ -1,15 +1,9 @@
-package main
+package rootless
 
 import (
-	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
-
-	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
-
-	"github.com/roostd/roost/rootless"
 )
 
 func TestPickSnapshotter(t *testing.T) {
@@ -92,53 +86,12 @@ func TestWithSbinPath(t *testing.T) {
 	}
 	for _, tc := range cases {
 		in := append([]string(nil), tc.in...)
-		got := withSbinPath(in)
+		got := WithSbinPath(in)
 		if strings.Join(got, " ") != strings.Join(tc.want, " ") {
-			t.Errorf("withSbinPath(%q) = %q, want %q", tc.in, got, tc.want)
+			t.Errorf("WithSbinPath(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 		if strings.Join(in, " ") != strings.Join(tc.in, " ") {
-			t.Errorf("withSbinPath changed its argument to %q", in)
+			t.Errorf("WithSbinPath changed its argument to %q", in)
 		}
-	}
-}
-
-func TestContainerdConfigProxyPlugin(t *testing.T) {
-	dir := t.TempDir()
-	p := rootless.Paths{StateDir: dir + "/state", DataDir: dir + "/data"}
-	cp := containerdPathsFor(p)
-
-	if err := writeContainerdConfig(cp, snapshotterPluginFor("overlayfs", p)); err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(cp.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Contains(string(b), "proxy_plugins") {
-		t.Errorf("overlayfs config has a proxy plugin:\n%s", b)
-	}
-
-	if err := writeContainerdConfig(cp, snapshotterPluginFor("fuse-overlayfs", p)); err != nil {
-		t.Fatal(err)
-	}
-	b, err = os.ReadFile(cp.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "[proxy_plugins.'fuse-overlayfs']\n  type = \"snapshot\"\n  address = \"" + dir + "/state/fuse-overlayfs/fuse-overlayfs.sock\"\n"
-	if !strings.Contains(string(b), want) {
-		t.Errorf("fuse-overlayfs config lacks\n%s\nin:\n%s", want, b)
-	}
-	// containerd's own loader reads the plugin where nsinit starts it.
-	var cfg srvconfig.Config
-	if err := srvconfig.LoadConfig(context.Background(), cp.Config, &cfg); err != nil {
-		t.Fatalf("containerd cannot load the config: %v\n%s", err, b)
-	}
-	pp, ok := cfg.ProxyPlugins["fuse-overlayfs"]
-	if !ok || pp.Type != "snapshot" || pp.Address != dir+"/state/fuse-overlayfs/fuse-overlayfs.sock" {
-		t.Errorf("containerd read proxy_plugins %+v", cfg.ProxyPlugins)
-	}
-	if cfg.Version != 4 || cfg.Root != cp.Root {
-		t.Errorf("containerd read version %d, root %q", cfg.Version, cfg.Root)
 	}
 }

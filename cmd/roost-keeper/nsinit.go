@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"strings"
@@ -18,20 +17,10 @@ import (
 	"github.com/roostd/roost/rootless"
 )
 
-// containerdPaths are where roost's own containerd keeps its things; nothing
-// is shared with a system containerd.
-type containerdPaths struct {
-	Root, State, Socket, Config string
-}
-
-func containerdPathsFor(p rootless.Paths) containerdPaths {
-	state := filepath.Join(p.StateDir, "containerd")
-	return containerdPaths{
-		Root:   filepath.Join(p.DataDir, "containerd"),
-		State:  state,
-		Socket: filepath.Join(state, "containerd.sock"),
-		Config: filepath.Join(state, "config.toml"),
-	}
+// containerdConfigData fills the config template.
+type containerdConfigData struct {
+	Root, State, Socket string
+	Plugin              *snapshotterPlugin
 }
 
 // The plugins off are those that need root (opt, CRI's networking), block
@@ -80,22 +69,22 @@ func runNSInit(p rootless.Paths) error {
 	if err := privateRunDirs(); err != nil {
 		return err
 	}
-	snapshotter, err := chooseSnapshotter(ctx, p.DataDir)
+	snapshotter, err := rootless.ChooseSnapshotter(ctx, p.DataDir)
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(p.StateDir, "snapshotter"), []byte(snapshotter), 0o600); err != nil {
+	if err := os.WriteFile(p.SnapshotterFile(), []byte(snapshotter), 0o600); err != nil {
 		return err
 	}
 	plugin := snapshotterPluginFor(snapshotter, p)
-	cp := containerdPathsFor(p)
-	if err := writeContainerdConfig(cp, plugin); err != nil {
+	cfgPath, err := writeContainerdConfig(p, plugin)
+	if err != nil {
 		return err
 	}
 	env := childEnv()
 	if plugin != nil {
 		// containerd and the shims run mount.fuse3 by name.
-		env = withSbinPath(env)
+		env = rootless.WithSbinPath(env)
 	}
 	stopPlugin, err := startSnapshotterPlugin(ctx, plugin, env, p)
 	if err != nil {
@@ -103,17 +92,17 @@ func runNSInit(p rootless.Paths) error {
 	}
 	defer stopPlugin()
 	// A socket left by a killed containerd would pass the readiness probe.
-	_ = os.Remove(cp.Socket)
-	bin, err := sibling("containerd")
+	_ = os.Remove(p.ContainerdSocket())
+	bin, err := rootless.Sibling("containerd")
 	if err != nil {
 		return err
 	}
-	sup := supervisor.New("containerd", []string{bin, "--config", cp.Config, "--log-level", "warn"},
+	sup := supervisor.New("containerd", []string{bin, "--config", cfgPath, "--log-level", "warn"},
 		supervisor.WithEnv(env),
 		supervisor.WithPIDFile(p.PIDFile("containerd")),
 		supervisor.WithReadyProbe(func(ctx context.Context) error {
 			var d net.Dialer
-			c, err := d.DialContext(ctx, "unix", cp.Socket)
+			c, err := d.DialContext(ctx, "unix", p.ContainerdSocket())
 			if err != nil {
 				return err
 			}
@@ -153,36 +142,21 @@ func privateRunDirs() error {
 	return nil
 }
 
-func writeContainerdConfig(cp containerdPaths, plugin *snapshotterPlugin) error {
-	for _, d := range []string{cp.Root, cp.State} {
+// writeContainerdConfig writes containerd's config for p and returns its
+// path.
+func writeContainerdConfig(p rootless.Paths, plugin *snapshotterPlugin) (string, error) {
+	for _, d := range []string{p.ContainerdRoot(), p.ContainerdDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
-			return err
+			return "", err
 		}
 	}
 	var b strings.Builder
-	data := struct {
-		containerdPaths
-		Plugin *snapshotterPlugin
-	}{cp, plugin}
+	data := containerdConfigData{Root: p.ContainerdRoot(), State: p.ContainerdDir(), Socket: p.ContainerdSocket(), Plugin: plugin}
 	if err := containerdConfig.Execute(&b, data); err != nil {
-		return err
+		return "", err
 	}
-	return os.WriteFile(cp.Config, []byte(b.String()), 0o600)
-}
-
-// sibling finds a runtime binary next to roostd (bin/), then on PATH.
-func sibling(name string) (string, error) {
-	if self, err := os.Executable(); err == nil {
-		p := filepath.Join(filepath.Dir(self), name)
-		if _, err := os.Stat(p); err == nil {
-			return p, nil
-		}
-	}
-	p, err := exec.LookPath(name)
-	if err != nil {
-		return "", fmt.Errorf("%s not found next to roostd or on PATH; run make", name)
-	}
-	return p, nil
+	path := filepath.Join(p.ContainerdDir(), "config.toml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
 }
 
 // childEnv puts roostd's directory first on PATH, so containerd finds the

@@ -1,10 +1,9 @@
-package main
+package rootless
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,16 +14,15 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roostd/roost/engine/config"
-	"github.com/roostd/roost/engine/supervisor"
-	"github.com/roostd/roost/rootless"
 )
 
 // The snapshotters roost runs containerd with; docker info shows the name
 // as the Storage Driver.
 const (
 	snapshotterOverlay = "overlayfs"
-	snapshotterFuse    = "fuse-overlayfs"
-	snapshotterNative  = "native"
+	// SnapshotterFuse needs a proxy plugin beside containerd.
+	SnapshotterFuse   = "fuse-overlayfs"
+	snapshotterNative = "native"
 )
 
 // storageDriverEnv carries the storage-driver setting (flag or daemon.json)
@@ -34,26 +32,26 @@ const (
 // parent and its child unchanged.
 const storageDriverEnv = "_ROOST_STORAGE_DRIVER"
 
-// fuseOverlayfsPluginBin is containerd's proxy snapshotter for
+// FuseOverlayfsPluginBin is containerd's proxy snapshotter for
 // fuse-overlayfs, built next to roostd.
-const fuseOverlayfsPluginBin = "containerd-fuse-overlayfs-grpc"
+const FuseOverlayfsPluginBin = "containerd-fuse-overlayfs-grpc"
 
-// passStorageDriver is called by the API process before it starts or joins
+// PassStorageDriver is called by the API process before it starts or joins
 // the keeper. A keeper that already runs keeps the snapshotter it started
 // with, so a different request is only reported. Otherwise the request is
 // handed down to nsinit, after the checks that can be made outside the
 // namespace, so a missing package or device fails here with its fix rather
 // than in the keeper's log.
-func passStorageDriver(requested string, p rootless.Paths) error {
+func PassStorageDriver(requested string, p Paths) error {
 	if p.KeeperRunning() != 0 {
-		running, err := os.ReadFile(filepath.Join(p.StateDir, "snapshotter"))
+		running, err := os.ReadFile(p.SnapshotterFile())
 		if err == nil && requested != "" && string(running) != requested {
 			log.L.Warnf("storage-driver is %s, but the running namespace uses %s; "+
 				"to change it, stop roostd fully (SIGTERM, without --live-restore) and start it again", requested, running)
 		}
 		return nil
 	}
-	if requested == snapshotterFuse {
+	if requested == SnapshotterFuse {
 		if err := fuseOverlayfsInstalled(); err != nil {
 			return fmt.Errorf("storage-driver fuse-overlayfs: %w", err)
 		}
@@ -83,7 +81,7 @@ func pickSnapshotter(requested string, probe storageProbes) (name, note string, 
 		}
 		fuseErr := probe.fuse()
 		if fuseErr == nil {
-			return snapshotterFuse, fmt.Sprintf("overlayfs is not usable in the user namespace here (%v); using fuse-overlayfs", overlayErr), nil
+			return SnapshotterFuse, fmt.Sprintf("overlayfs is not usable in the user namespace here (%v); using fuse-overlayfs", overlayErr), nil
 		}
 		return snapshotterNative, fmt.Sprintf("neither overlayfs nor fuse-overlayfs is usable here; using the native snapshotter, "+
 			"which copies every image layer (slow, and uses more disk). overlayfs: %v. fuse-overlayfs: %v", overlayErr, fuseErr), nil
@@ -93,21 +91,21 @@ func pickSnapshotter(requested string, probe storageProbes) (name, note string, 
 				"use storage-driver fuse-overlayfs or native, or leave it unset to pick one", err)
 		}
 		return snapshotterOverlay, "", nil
-	case snapshotterFuse:
+	case SnapshotterFuse:
 		if err := probe.fuse(); err != nil {
 			return "", "", fmt.Errorf("storage-driver fuse-overlayfs: %w", err)
 		}
-		return snapshotterFuse, "", nil
+		return SnapshotterFuse, "", nil
 	case snapshotterNative:
 		return snapshotterNative, "", nil
 	}
 	return "", "", fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", requested, strings.Join(config.StorageDrivers, ", "))
 }
 
-// chooseSnapshotter is nsinit's choice, from the setting the API process
+// ChooseSnapshotter is nsinit's choice, from the setting the API process
 // passed down; it runs as root of the user namespace, where the probes
 // can mount.
-func chooseSnapshotter(ctx context.Context, dataDir string) (string, error) {
+func ChooseSnapshotter(ctx context.Context, dataDir string) (string, error) {
 	name, note, err := pickSnapshotter(os.Getenv(storageDriverEnv), storageProbes{
 		overlay: func() error { return overlayMountable(dataDir) },
 		fuse:    func() error { return fuseOverlayfsMountable(dataDir) },
@@ -149,7 +147,7 @@ func fuseOverlayfsMountable(dataDir string) error {
 	return withScratchDirs(dataDir, func(lower, upper, work, merged string) error {
 		opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", lower, upper, work)
 		cmd := exec.Command(helper, "overlay", merged, "-o", opts, "-t", "fuse-overlayfs")
-		cmd.Env = withSbinPath(os.Environ())
+		cmd.Env = WithSbinPath(os.Environ())
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("fuse-overlayfs cannot mount here: %v: %s", err, strings.TrimSpace(string(out)))
 		}
@@ -167,7 +165,7 @@ func fuseOverlayfsInstalled() error {
 	if _, err := lookPathSbin("mount.fuse3"); err != nil {
 		return err
 	}
-	if _, err := sibling(fuseOverlayfsPluginBin); err != nil {
+	if _, err := Sibling(FuseOverlayfsPluginBin); err != nil {
 		return err
 	}
 	f, err := os.OpenFile("/dev/fuse", os.O_RDWR, 0)
@@ -197,9 +195,9 @@ func lookPathSbin(name string) (string, error) {
 	return "", fmt.Errorf("%s is not installed: fix: sudo apt-get install fuse3", name)
 }
 
-// withSbinPath appends the sbin directories to PATH: containerd and its
+// WithSbinPath appends the sbin directories to PATH: containerd and its
 // shims run mount.fuse3 by name to mount fuse-overlayfs snapshots.
-func withSbinPath(env []string) []string {
+func WithSbinPath(env []string) []string {
 	env = append([]string(nil), env...)
 	for i, kv := range env {
 		if path, ok := strings.CutPrefix(kv, "PATH="); ok {
@@ -231,76 +229,4 @@ func withScratchDirs(dataDir string, f func(lower, upper, work, merged string) e
 		}
 	}
 	return f(sub[0], sub[1], sub[2], sub[3])
-}
-
-// snapshotterPlugin is a proxy snapshotter nsinit runs beside containerd,
-// which reaches it on Socket.
-type snapshotterPlugin struct {
-	Name, Socket, Root string
-}
-
-// snapshotterPluginFor returns the plugin a snapshotter needs, or nil for
-// those built into containerd.
-func snapshotterPluginFor(name string, p rootless.Paths) *snapshotterPlugin {
-	if name != snapshotterFuse {
-		return nil
-	}
-	return &snapshotterPlugin{
-		Name:   snapshotterFuse,
-		Socket: filepath.Join(p.StateDir, "fuse-overlayfs", "fuse-overlayfs.sock"),
-		Root:   filepath.Join(p.DataDir, "fuse-overlayfs"),
-	}
-}
-
-// startSnapshotterPlugin runs the plugin under a supervisor, as containerd
-// is run, and returns once it answers. stop ends it; call it after
-// containerd has stopped, as containerd's last calls may still need it.
-func startSnapshotterPlugin(ctx context.Context, sp *snapshotterPlugin, env []string, p rootless.Paths) (stop func(), err error) {
-	if sp == nil {
-		return func() {}, nil
-	}
-	bin, err := sibling(fuseOverlayfsPluginBin)
-	if err != nil {
-		return nil, err
-	}
-	for _, d := range []string{filepath.Dir(sp.Socket), sp.Root} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			return nil, err
-		}
-	}
-	_ = os.Remove(sp.Socket)
-	sup := supervisor.New(sp.Name, []string{bin, sp.Socket, sp.Root},
-		supervisor.WithEnv(env),
-		supervisor.WithPIDFile(p.PIDFile(sp.Name)),
-		supervisor.WithReadyProbe(func(ctx context.Context) error {
-			var d net.Dialer
-			c, err := d.DialContext(ctx, "unix", sp.Socket)
-			if err != nil {
-				return err
-			}
-			return c.Close()
-		}))
-	// Its own context: the stop signal cancels ctx, and the plugin must
-	// outlive containerd's shutdown.
-	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	ready := make(chan struct{})
-	done := make(chan error, 1)
-	go func() { done <- sup.Run(pctx, ready) }()
-	stop = func() {
-		cancel()
-		<-done
-	}
-	select {
-	case <-ready:
-		return stop, nil
-	case err := <-done:
-		cancel()
-		if err == nil {
-			err = fmt.Errorf("%s stopped before it was ready", sp.Name)
-		}
-		return nil, err
-	case <-ctx.Done():
-		stop()
-		return nil, ctx.Err()
-	}
 }

@@ -1,0 +1,47 @@
+// Command roost-keeper holds roost's user namespace: it is the RootlessKit
+// parent (with slirp4netns), the RootlessKit child, and inside the namespace
+// nsinit, the supervisor of containerd. roostd starts it and joins its
+// namespaces; it outlives roostd so that the API process can be restarted
+// without stopping a container. It is a command of its own, not a role of
+// roostd, because three of its processes stay up for as long as the engine
+// does: without the API's libraries each costs a fifth of the memory.
+package main
+
+import (
+	"os"
+	"path/filepath"
+
+	"github.com/containerd/log"
+	"github.com/rootless-containers/rootlesskit/v3/cmd/rootlesskit/unshare"
+
+	"github.com/roostd/roost/rootless"
+)
+
+func main() {
+	// RootlessKit's child creates the detached network namespace by running
+	// its own small unshare(1) through /proc/self/exe with argv[0] "unshare"
+	// (rootless-containers/rootlesskit#494); that helper lives in this binary.
+	if filepath.Base(os.Args[0]) == "unshare" {
+		unshare.Main()
+		return
+	}
+	role := rootless.CurrentRole()
+	_ = log.SetLevel(rootless.KeeperLogLevel())
+	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child", rootless.RoleNSInit: "nsinit"}
+	log.L = log.L.WithField("role", names[role])
+	paths, err := rootless.ResolvePaths(rootless.KeeperDataRoot())
+	if err == nil {
+		switch role {
+		case rootless.RoleChild:
+			err = rootless.RunChild(paths)
+		case rootless.RoleNSInit:
+			err = runNSInit(paths)
+		default:
+			err = rootless.RunKeeper(paths)
+		}
+	}
+	if err != nil {
+		log.L.WithError(err).Error("roost-keeper failed")
+		os.Exit(1)
+	}
+}
