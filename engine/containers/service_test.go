@@ -114,6 +114,9 @@ func (e *env) newService(liveRestore bool) *Service {
 		Client: e.client, Snapshotter: "overlayfs", Store: e.st, Events: e.events,
 		Images: e.images, StateDir: filepath.Join(e.dir, "state"), DataDir: filepath.Join(e.dir, "data"),
 		LiveRestore: liveRestore,
+		// As root of a user namespace (a user's `make test`), cgroups are
+		// out of reach, as they are for roostd itself.
+		Rootless: ctrtest.Rootless(),
 	})
 	if err != nil {
 		e.t.Fatal(err)

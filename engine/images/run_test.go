@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/oci"
 
+	"github.com/roostd/roost/engine/internal/ctrtest"
 	"github.com/roostd/roost/tests/busybox/busyboximg"
 )
 
@@ -34,7 +35,7 @@ func TestRunResolvedImage(t *testing.T) {
 		containerd.WithRuntime("io.containerd.runc.v2", &options.Options{Root: filepath.Join(tmp, "runc")}),
 		containerd.WithImage(r.Image),
 		containerd.WithNewSnapshot(id, r.Image),
-		containerd.WithNewSpec(oci.WithImageConfig(r.Image), oci.WithProcessArgs("cat", "/index.html")),
+		containerd.WithNewSpec(append([]oci.SpecOpts{oci.WithImageConfig(r.Image), oci.WithProcessArgs("cat", "/index.html")}, ctrtest.SpecOpts()...)...),
 	)
 	if err != nil {
 		t.Fatal(err)

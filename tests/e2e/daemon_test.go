@@ -43,25 +43,36 @@ func (d *daemon) exited() bool {
 	}
 }
 
-// sysProcAttr runs a child as the user, in its own process group.
+// sysProcAttr runs a child as the user, in its own process group. As the
+// user itself there is nothing to switch to.
 func (u *testUser) sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{
-		Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups},
-		Setpgid:    true,
+	a := &syscall.SysProcAttr{Setpgid: true}
+	if !u.self {
+		a.Credential = &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups}
 	}
+	return a
 }
 
 // daemonEnv is the whole environment roostd gets: what a login session
 // would give the user, and the repository's bin/ first on PATH so that
-// containerd and its shim run the pinned runc.
+// containerd and its shim run the pinned runc. As the user itself, the XDG
+// data and config dirs are named too, inside the private home, so that
+// roostd's data and daemon.json are the run's whatever its defaults are:
+// the user's own engine keeps its images, containers and settings there.
 func (u *testUser) daemonEnv(binDir string) []string {
-	return []string{
+	env := []string{
 		"HOME=" + u.home,
 		"USER=" + u.name,
 		"LOGNAME=" + u.name,
 		"XDG_RUNTIME_DIR=" + u.runtimeDir,
 		"PATH=" + binDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
 	}
+	if u.self {
+		env = append(env,
+			"XDG_DATA_HOME="+filepath.Join(u.home, ".local/share"),
+			"XDG_CONFIG_HOME="+filepath.Join(u.home, ".config"))
+	}
+	return env
 }
 
 // startDaemon starts binDir/roostd as the user, its output appended to log,
@@ -194,8 +205,9 @@ func (p proc) String() string {
 
 // userProcesses lists the live processes that run as the user or as one of
 // its subordinate uids (a container process that is not root inside its
-// user namespace). Zombies are left out: they have already exited, and
-// whether they are reaped depends on the machine's init, not on roostd.
+// user namespace); as the user itself, only those the run started (owns).
+// Zombies are left out: they have already exited, and whether they are
+// reaped depends on the machine's init, not on roostd.
 func (u *testUser) userProcesses() []proc {
 	entries, _ := os.ReadDir("/proc")
 	var procs []proc
@@ -209,10 +221,101 @@ func (u *testUser) userProcesses() []proc {
 			continue
 		}
 		if p.uid == u.uid || (p.uid >= u.subStart && p.uid < u.subStart+u.subCount) {
-			procs = append(procs, p)
+			if !u.self || u.owns(pid) {
+				procs = append(procs, p)
+			}
 		}
 	}
 	return procs
+}
+
+// owns reports whether a process of the user (or of its subordinate uids)
+// was started by this run, when the run is the user's own and the user may
+// have other processes, another roostd included: roostd and all it starts
+// up to the shims inherit the private XDG_RUNTIME_DIR or name the run's
+// private dirs on their command line, and containers descend from a shim
+// and run in the user namespace roostd made (noteUserNS).
+func (u *testUser) owns(pid int) bool {
+	// Bounded: a parent chain cannot be longer than the process table,
+	// but a pid reused while walking it could make a cycle.
+	for range 64 {
+		if pid <= 1 {
+			return false
+		}
+		if u.marked(pid) {
+			return true
+		}
+		pid = parentPID(pid)
+	}
+	return false
+}
+
+// marked is owns for pid alone, without its ancestors.
+func (u *testUser) marked(pid int) bool {
+	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
+	for _, kv := range strings.Split(string(environ), "\x00") {
+		if kv == "XDG_RUNTIME_DIR="+u.runtimeDir {
+			return true
+		}
+	}
+	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	for _, m := range u.marks {
+		if strings.Contains(string(cmdline), m) {
+			return true
+		}
+	}
+	ns, ok := userNS(pid)
+	return ok && u.userNS[ns]
+}
+
+// parentPID reads the PPid of pid from /proc/<pid>/stat (the field after
+// the parenthesized command name, which may itself contain spaces); 0 if
+// the process is gone.
+func parentPID(pid int) int {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(data)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return 0
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return 0
+	}
+	ppid, _ := strconv.Atoi(f[1])
+	return ppid
+}
+
+// userNS identifies the user namespace pid runs in.
+func userNS(pid int) ([2]uint64, bool) {
+	var st syscall.Stat_t
+	if err := syscall.Stat(fmt.Sprintf("/proc/%d/ns/user", pid), &st); err != nil {
+		return [2]uint64{}, false
+	}
+	return [2]uint64{st.Dev, st.Ino}, true
+}
+
+// noteUserNS records the user namespace roostd's processes run in, read
+// through its pid files, so that the final check finds the containers in
+// it even once roostd is gone. The test binary's own namespace is never
+// one: every process of the host is in it.
+func (u *testUser) noteUserNS() {
+	if !u.self {
+		return
+	}
+	own, _ := userNS(os.Getpid())
+	for _, name := range []string{"nsinit.pid", "containerd.pid", "roostd.pid"} {
+		pid, err := u.readPidFile(name)
+		if err != nil {
+			continue
+		}
+		if ns, ok := userNS(pid); ok && ns != own {
+			u.userNS[ns] = true
+		}
+	}
 }
 
 // readProc reads a process's real uid, state and command line.
@@ -277,6 +380,8 @@ func (u *testUser) readPidFile(name string) (int, error) {
 		return 0, fmt.Errorf("%s holds pid %d, which runs as uid %d, not %s", path, pid, p.uid, u.name)
 	case p.state == "Z":
 		return 0, fmt.Errorf("%s holds pid %d, which is a zombie", path, pid)
+	case u.self && !u.owns(pid):
+		return 0, fmt.Errorf("%s holds pid %d, which this run did not start", path, pid)
 	}
 	return pid, nil
 }

@@ -2,9 +2,14 @@
 // builds into the module's bin/ directory, a temporary root, state and
 // socket, and cleanup that stops the daemon, its shims and their mounts.
 //
-// It needs root (the overlayfs snapshotter and runc do). It never skips
-// silently: when the daemon cannot start the test fails and says why. Set
-// ROOST_SKIP_CONTAINERD_TESTS=1 to skip these tests deliberately.
+// It needs root (the overlayfs snapshotter and runc do): the real root, or
+// root of a user namespace with a private /run, which hack/userns.sh makes
+// for a user who is not root (`make test` runs the unit tests through it).
+// In such a namespace containers must not ask for cgroups: Rootless tells
+// whether the test runs there and SpecOpts gives the options a test's own
+// container specs need. It never skips silently: when the daemon cannot
+// start the test fails and says why. Set ROOST_SKIP_CONTAINERD_TESTS=1 to
+// skip these tests deliberately.
 package ctrtest
 
 import (
@@ -22,6 +27,7 @@ import (
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
+	"golang.org/x/sys/unix"
 )
 
 // Timeouts for the daemon's start and stop.
@@ -58,7 +64,12 @@ func StartDaemon(t testing.TB) *Daemon {
 		t.Skipf("%s is set: skipping a test that needs containerd", SkipEnv)
 	}
 	if os.Geteuid() != 0 {
-		t.Fatalf("ctrtest: containerd tests must run as root (the overlayfs snapshotter needs it); set %s=1 to skip them", SkipEnv)
+		t.Fatalf("ctrtest: containerd tests must run as root (the overlayfs snapshotter and runc need it): as a user, run them as root of a user namespace with hack/userns.sh (`hack/userns.sh go test ./...`; make test does), or set %s=1 to skip them", SkipEnv)
+	}
+	if Rootless() && unix.Access("/run", unix.W_OK) != nil {
+		// The shims put their sockets in /run/containerd whatever the
+		// configuration says; the host's /run is not ours to write.
+		t.Fatalf("ctrtest: this user namespace has no private /run for containerd's shims: run the tests with hack/userns.sh, which mounts one")
 	}
 	bin, err := BinDir()
 	if err != nil {

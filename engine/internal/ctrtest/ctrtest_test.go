@@ -56,7 +56,7 @@ func TestCleanupKillsContainers(t *testing.T) {
 		ctr, err := d.Client.NewContainer(ctx, "sleeper",
 			client.WithRuntime("io.containerd.runc.v2", &options.Options{Root: filepath.Join(d.Dir, "runc")}),
 			client.WithNewSnapshot("sleeper", img),
-			client.WithNewSpec(oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "300")))
+			client.WithNewSpec(append([]oci.SpecOpts{oci.WithImageConfig(img), oci.WithProcessArgs("sleep", "300")}, SpecOpts()...)...))
 		if err != nil {
 			t.Fatal(err)
 		}
