@@ -53,6 +53,11 @@ bin/containerd-fuse-overlayfs-grpc: go.mod
 	  -ldflags '-s -w -X github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc/version.Version=$(FUSE_OVERLAYFS_VERSION)' \
 	  -o $@ github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc
 
+# A real registry for the tests (pull, push), from its own module in
+# tests/tools so that its dependencies never move the engine's pins.
+bin/registry: tests/tools/go.mod tests/tools/go.sum
+	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o ../../bin/registry github.com/distribution/distribution/v3/cmd/registry
+
 # deps installs Debian's packages when run as root and only checks otherwise.
 deps:
 	@hack/deps.sh
@@ -66,11 +71,11 @@ run: deps all
 # As a user, the tests run as root of a user namespace with a private /run
 # (hack/userns.sh): those that start their own containerd need it. As root
 # they run as they are.
-unit: deps all
+unit: deps all bin/registry
 	$(GO) vet ./...
 	$(if $(filter 0,$(shell id -u)),,hack/userns.sh) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/e2e)
 
-e2e: deps all
+e2e: deps all bin/registry
 	$(GO) test -count=1 -v -timeout 45m ./tests/e2e/
 
 test: unit e2e

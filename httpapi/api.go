@@ -24,6 +24,8 @@ type Options struct {
 	Containers ContainersBackend
 	Images     ImagesBackend
 	Events     EventsBackend
+	Exec       ExecBackend
+	Archive    ArchiveBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -34,6 +36,8 @@ type server struct {
 	containers ContainersBackend
 	images     ImagesBackend
 	events     EventsBackend
+	exec       ExecBackend
+	archive    ArchiveBackend
 }
 
 // route is one line of a resource's route table.
@@ -52,6 +56,8 @@ func New(opts Options) http.Handler {
 		containers: opts.Containers,
 		images:     opts.Images,
 		events:     opts.Events,
+		exec:       opts.Exec,
+		archive:    opts.Archive,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -61,6 +67,9 @@ func New(opts Options) http.Handler {
 		s.eventRoutes(),
 		s.containerRoutes(),
 		s.imageRoutes(),
+		s.authRoutes(),
+		s.execRoutes(),
+		s.archiveRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

@@ -8,9 +8,11 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/image"
+	"github.com/moby/moby/api/types/registry"
 	"github.com/moby/moby/api/types/system"
 
 	"github.com/roostd/roost/engine/containers"
+	"github.com/roostd/roost/engine/images"
 	"github.com/roostd/roost/engine/logs"
 )
 
@@ -80,4 +82,29 @@ type ImagesBackend interface {
 	Inspect(ctx context.Context, ref string) (*image.InspectResponse, error)
 	Remove(ctx context.Context, ref string, force, prune bool) ([]image.DeleteResponse, error)
 	Tag(ctx context.Context, source, repo, tag string) error
+	// Pull fetches ref (name:tag or name@digest) from its registry,
+	// reporting progress through opts.Progress. Until the first progress
+	// line an error can still be answered with a status (the engine sends
+	// nothing before the reference resolved); after it, it goes into the
+	// stream.
+	Pull(ctx context.Context, ref string, opts PullOptions) error
+	// Push uploads name:tag (every tag of name when tag is empty), with the
+	// same progress contract as Pull.
+	Push(ctx context.Context, name, tag string, opts PushOptions) error
+	// Save writes the images refs name as a `docker save` tar to w. It
+	// looks every reference up before it writes anything.
+	Save(ctx context.Context, refs []string, w io.Writer) error
+	History(ctx context.Context, ref string) ([]image.HistoryResponseItem, error)
+	// Login checks credentials against a registry (POST /auth); refused
+	// ones are errdefs.ErrUnauthenticated.
+	Login(ctx context.Context, auth registry.AuthConfig) (*registry.AuthResponse, error)
+	// Prune removes unused images (POST /images/prune); a prune while
+	// another runs is errdefs.ErrConflict.
+	Prune(ctx context.Context, filters Filters) (*image.PruneReport, error)
 }
+
+// The options of pull and push belong to the engine too.
+type (
+	PullOptions = images.PullOptions
+	PushOptions = images.PushOptions
+)

@@ -19,6 +19,8 @@ func (s *server) imageRoutes() []route {
 		{http.MethodGet, "/images/json", s.getImagesJSON},
 		{http.MethodPost, "/images/load", s.postImagesLoad},
 		{http.MethodPost, "/images/create", s.postImagesCreate},
+		{http.MethodGet, "/images/get", s.getImagesGet},
+		{http.MethodPost, "/images/prune", s.postImagesPrune},
 		{http.MethodGet, "/images/*", s.imageByName},
 		{http.MethodPost, "/images/*", s.imageByName},
 		{http.MethodDelete, "/images/*", s.deleteImages},
@@ -33,16 +35,9 @@ func (s *server) imageNameRoutes() map[string]imageHandler {
 	return map[string]imageHandler{
 		"GET json":    s.getImagesByName,
 		"POST tag":    s.postImagesTag,
-		"GET history": notYet("docker image history"),
-		"GET get":     notYet("docker image save"),
-		"POST push":   notYet("docker image push"),
-	}
-}
-
-// notYet answers an image operation roost does not implement yet with 501.
-func notYet(what string) imageHandler {
-	return func(http.ResponseWriter, *http.Request, string) error {
-		return notImplemented(what + " is not supported yet by roost")
+		"GET history": s.getImagesHistory,
+		"GET get":     s.getImagesGetByName,
+		"POST push":   s.postImagesPush,
 	}
 }
 
@@ -149,4 +144,17 @@ func repoTag(repo, tag string) (string, string, error) {
 	}
 	tagged := reference.TagNameOnly(ref).(reference.Tagged)
 	return reference.FamiliarName(ref), tagged.Tag(), nil
+}
+
+// postImagesPrune is `docker image prune`.
+func (s *server) postImagesPrune(w http.ResponseWriter, r *http.Request) error {
+	filters, err := filtersValue(r.URL.Query())
+	if err != nil {
+		return err
+	}
+	rep, err := s.images.Prune(r.Context(), filters)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, rep)
 }

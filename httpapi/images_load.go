@@ -26,12 +26,12 @@ func (s *server) postImagesLoad(w http.ResponseWriter, r *http.Request) error {
 }
 
 // postImagesCreate is `docker pull` (fromImage) and `docker import`
-// (fromSrc). Only importing from the request body is implemented.
+// (fromSrc). Of imports, only those from the request body are implemented.
 func (s *server) postImagesCreate(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	switch src := q.Get("fromSrc"); {
 	case q.Get("fromImage") != "":
-		return notImplemented("pulling images is not supported yet by roost: load or import the image")
+		return s.postImagesPull(w, r)
 	case src == "":
 		return invalidParameter{errors.New("either fromImage or fromSrc must be given")}
 	case src != "-":

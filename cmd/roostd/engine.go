@@ -84,7 +84,13 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 	bus := events.New()
 	e.closers = append(e.closers, func(context.Context) { bus.Close() })
-	imgs := images.New(ctrd, images.Options{Namespace: containers.DefaultNamespace, Snapshotter: string(snapshotter), Events: bus})
+	imgs := images.New(ctrd, images.Options{
+		Namespace:   containers.DefaultNamespace,
+		Snapshotter: string(snapshotter),
+		Events:      bus,
+		// Docker's certs.d layout, in the user's config dir.
+		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
+	})
 	cgroups := system.DetectCgroups(true)
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
@@ -137,6 +143,8 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Containers:    ctrs,
 		Images:        imgs,
 		Events:        eventsBackend{bus},
+		Exec:          ctrs,
+		Archive:       ctrs,
 		ServerVersion: version,
 	})
 	return e, nil
@@ -216,6 +224,8 @@ func (e eventsBackend) SubscribeEvents(since, until time.Time, f httpapi.Filters
 // are wired, because engine must not import httpapi.
 var (
 	_ httpapi.ContainersBackend = (*containers.Service)(nil)
+	_ httpapi.ExecBackend       = (*containers.Service)(nil)
+	_ httpapi.ArchiveBackend    = (*containers.Service)(nil)
 	_ httpapi.ImagesBackend     = (*images.Service)(nil)
 	_ httpapi.SystemBackend     = (*system.Service)(nil)
 	_ httpapi.EventsBackend     = eventsBackend{}

@@ -53,6 +53,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 		GraphDriver:    &storage.DriverData{Name: rec.Driver},
 		Storage:        &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
 		Mounts:         mountPoints(rec.HostConfig),
+		ExecIDs:        s.execs.live(c),
 		Config:         &cfg,
 		NetworkSettings: &container.NetworkSettings{
 			Ports:    network.PortMap{},

@@ -27,6 +27,7 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 	if !ok {
 		return // shutting down with live-restore: the task keeps running
 	}
+	s.killExecs(r)
 	select {
 	case <-r.outputDone:
 	case <-time.After(outputDrainTimeout):

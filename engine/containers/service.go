@@ -75,6 +75,7 @@ type Service struct {
 	mu    sync.RWMutex
 	byID  map[string]*ctr
 	names map[string]string // name (without '/') → ID, reserved before the container exists
+	execs execStore         // docker exec instances, in memory only (as dockerd's)
 
 	shuttingDown atomic.Bool
 	// detached is closed when roostd shuts down with live-restore: the

@@ -63,10 +63,17 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
+	return newFixtureWith(t, images.Options{})
+}
+
+// newFixtureWith is newFixture with more options for the service.
+func newFixtureWith(t *testing.T, opts images.Options) *fixture {
+	t.Helper()
 	c := ctrtest.Start(t)
 	rec := &recorder{}
+	opts.Namespace, opts.Snapshotter, opts.Events = testNamespace, "overlayfs", rec
 	return &fixture{
-		svc:    images.New(c, images.Options{Namespace: testNamespace, Snapshotter: "overlayfs", Events: rec}),
+		svc:    images.New(c, opts),
 		client: c,
 		events: rec,
 		ctx:    namespaces.WithNamespace(context.Background(), testNamespace),

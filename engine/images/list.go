@@ -5,12 +5,10 @@ import (
 	"maps"
 	"time"
 
-	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
 	"github.com/distribution/reference"
 	imagetypes "github.com/moby/moby/api/types/image"
 	digest "github.com/opencontainers/go-digest"
-	"github.com/opencontainers/image-spec/identity"
 )
 
 // List returns the images as GET /images/json does, newest first, one
@@ -173,37 +171,13 @@ func familiar(refs []reference.Named) []string {
 	return out
 }
 
-// size is the image's unpacked size: each layer's snapshot usage, or the
-// layer's content size while it is not unpacked.
+// size is the image's unpacked size: the sum of its layers' sizes (see
+// layerSizes).
 func (s *Service) size(ctx context.Context, img *image) (int64, error) {
-	diffIDs := img.meta.config.RootFS.DiffIDs
-	layers := img.meta.manifest.Layers
-	sn := s.client.SnapshotService(s.snapshotter)
+	sizes, err := s.layerSizes(ctx, img)
 	var total int64
-	var firstErr error
-	for i, chainID := range identity.ChainIDs(diffIDs) {
-		s.cache.mu.Lock()
-		u, ok := s.cache.usage[chainID]
-		s.cache.mu.Unlock()
-		if !ok {
-			usage, err := sn.Usage(ctx, chainID.String())
-			switch {
-			case err == nil:
-				u = usage.Size
-				s.cache.mu.Lock()
-				s.cache.usage[chainID] = u
-				s.cache.mu.Unlock()
-			case errdefs.IsNotFound(err):
-				if i < len(layers) {
-					u = layers[i].Size
-				}
-			default:
-				if firstErr == nil {
-					firstErr = err
-				}
-			}
-		}
-		total += u
+	for _, n := range sizes {
+		total += n
 	}
-	return total, firstErr
+	return total, err
 }

@@ -1,5 +1,6 @@
 // Package images gives Docker image semantics over containerd's image
-// store: load, import, list, inspect, tag and remove, with dockerd's names,
+// store: pull and push (with dockerd's progress stream), load, save,
+// import, list, inspect, history, tag and remove, with dockerd's names,
 // IDs and error messages.
 //
 // An image's ID is the digest of its config, as with dockerd's classic
@@ -13,6 +14,7 @@ package images
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
@@ -55,6 +57,9 @@ type Options struct {
 	// Containers reports image use; it can also be set later with
 	// SetContainerUsage, since the containers service is built after this one.
 	Containers ContainerUsage
+	// CertsDir holds per-registry certificates, certs.d/<host:port>/ as
+	// in Docker (~/.config/roost/certs.d); empty for none.
+	CertsDir string
 }
 
 // Service implements Docker's image operations on containerd.
@@ -62,6 +67,7 @@ type Service struct {
 	client      *containerd.Client
 	ns          string
 	snapshotter string
+	certsDir    string
 	events      Publisher
 	// platform picks the manifest of a multi-platform image: the host's.
 	platform platforms.MatchComparer
@@ -72,6 +78,8 @@ type Service struct {
 	// mu serializes changes of image names (load, import, tag, remove), so
 	// that the dangling records stay consistent with the named ones.
 	mu sync.Mutex
+	// pruning is set while a prune runs: a second one is a conflict.
+	pruning atomic.Bool
 
 	cache *metaCache
 }
@@ -88,6 +96,7 @@ func New(client *containerd.Client, opts Options) *Service {
 		client:      client,
 		ns:          opts.Namespace,
 		snapshotter: opts.Snapshotter,
+		certsDir:    opts.CertsDir,
 		events:      opts.Events,
 		platform:    platforms.Default(),
 		containers:  opts.Containers,
@@ -119,6 +128,12 @@ func (s *Service) content() content.Store { return s.client.ContentStore() }
 // publish sends an image event; name goes into the "name" attribute, and
 // the image's labels come along as dockerd sends them.
 func (s *Service) publish(action events.Action, id digest.Digest, name string, labels map[string]string) {
+	s.publishActor(action, id.String(), name, labels)
+}
+
+// publishActor is publish with any actor ID: pull and push events name
+// the reference (busybox:latest) there, as dockerd's do.
+func (s *Service) publishActor(action events.Action, id, name string, labels map[string]string) {
 	if s.events == nil {
 		return
 	}
@@ -127,5 +142,5 @@ func (s *Service) publish(action events.Action, id digest.Digest, name string, l
 		attrs[k] = v
 	}
 	attrs["name"] = name
-	s.events.Publish(events.ImageEventType, action, events.Actor{ID: id.String(), Attributes: attrs})
+	s.events.Publish(events.ImageEventType, action, events.Actor{ID: id, Attributes: attrs})
 }

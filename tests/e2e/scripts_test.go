@@ -28,6 +28,11 @@ func TestScripts(t *testing.T) {
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if err := stopRegistries(); err != nil {
+			t.Error(err)
+		}
+	})
 	testscript.Run(t, testscript.Params{
 		Dir:                "testdata",
 		WorkdirRoot:        root,
@@ -53,6 +58,15 @@ func scriptEnv() map[string]string {
 }
 
 func setupScript(env *testscript.Env) error {
+	// $REGISTRY and $AUTH_REGISTRY: the shared test registries
+	// (registry_test.go).
+	regs, err := registryEnv()
+	if err != nil {
+		return err
+	}
+	for k, v := range regs {
+		env.Setenv(k, v)
+	}
 	for k, v := range scriptEnv() {
 		env.Setenv(k, v)
 	}
