@@ -160,7 +160,10 @@ func StartKeeper(p Paths, logLevel string) (int, error) {
 		return 0, err
 	}
 	cmd := exec.Command(keeper)
-	cmd.Env = append(os.Environ(), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir)
+	// XDG_RUNTIME_DIR is set even where roostd fell back to a private
+	// directory: the keeper resolves its paths again inside the namespace,
+	// where its uid is 0, and must find this one, not /tmp/roost-0.
+	cmd.Env = append(keeperEnv(os.Environ()), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir, "XDG_RUNTIME_DIR="+p.RuntimeDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: Ctrl-C in the terminal of `make run` reaches the API
 	// process only, which then decides whether the keeper stops.
@@ -184,6 +187,26 @@ func StartKeeper(p Paths, logLevel string) (int, error) {
 		case <-time.After(keeperPollInterval):
 		}
 	}
+}
+
+// managerEnv are what systemd sets for the process it started (socket
+// activation, sd_notify, watchdog): meant for roostd, not for the keeper or
+// the containerd under it, which would send READY=1 of its own.
+var managerEnv = []string{"LISTEN_PID=", "LISTEN_FDS=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "WATCHDOG_PID=", "WATCHDOG_USEC="}
+
+// keeperEnv is env without managerEnv.
+func keeperEnv(env []string) []string {
+	var out []string
+next:
+	for _, kv := range env {
+		for _, p := range managerEnv {
+			if strings.HasPrefix(kv, p) {
+				continue next
+			}
+		}
+		out = append(out, kv)
+	}
+	return out
 }
 
 // StopKeeper asks the keeper to shut down containerd and the namespace, and
@@ -233,7 +256,9 @@ func Join(p Paths, childPID int) error {
 	}
 	args = append(args, "--", self)
 	args = append(args, os.Args[1:]...)
-	env := append(os.Environ(), joinedEnv+"=1")
+	// Inside, this process's uid reads 0: a fallback runtime directory
+	// must be named for it to resolve the same paths (see StartKeeper).
+	env := append(os.Environ(), joinedEnv+"=1", "XDG_RUNTIME_DIR="+p.RuntimeDir)
 	return syscall.Exec(nsenter, args, env)
 }
 

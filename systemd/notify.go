@@ -1,5 +1,5 @@
-// Package systemd is roostd's side of systemd: readiness notification now,
-// socket activation and unit files later.
+// Package systemd is roostd's side of systemd: readiness notification,
+// socket activation and the text of the user units roostd install writes.
 package systemd
 
 import "github.com/coreos/go-systemd/v22/daemon"

@@ -31,6 +31,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if os.Geteuid() == 0 {
 			return errors.New("roostd runs as an unprivileged user; as root, `make run` starts it as the service account roost")
 		}
+		for _, h := range cfg.Hosts {
+			if strings.HasPrefix(h, "fd://") && !systemd.Activated() {
+				return fmt.Errorf("-H %s: no sockets were passed by socket activation (LISTEN_FDS is unset or LISTEN_PID is not this process); start roostd through roost.socket", h)
+			}
+		}
 		if p.RuntimeDirFallback {
 			log.L.Warnf("XDG_RUNTIME_DIR is not set; using the private directory %s for the socket and state", p.RuntimeDir)
 		}
@@ -43,8 +48,18 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if err := rootless.PassStorageDriver(cfg.StorageDriver, p); err != nil {
 			return err
 		}
+		// Activated sockets pass through the exec of nsenter, but not into
+		// the keeper: it would hold the API socket open for as long as it
+		// lives.
+		fds := systemd.ListenFDs()
+		if err := systemd.SetCloseOnExec(fds, true); err != nil {
+			return err
+		}
 		childPID, err := rootless.StartKeeper(p, logLevel(cfg))
 		if err != nil {
+			return err
+		}
+		if err := systemd.SetCloseOnExec(fds, false); err != nil {
 			return err
 		}
 		return rootless.Join(p, childPID)
@@ -62,6 +77,7 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
+	ignoreReload()
 	systemd.Status("starting the engine")
 	eng, err := buildEngine(ctx, cfg, p)
 	if err != nil {
@@ -101,6 +117,21 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	return nil
 }
 
+// ignoreReload keeps SIGHUP (systemctl reload, the unit's ExecReload) from
+// killing roostd, which is its default action; there is nothing to reload
+// yet, and the service manager is told the reload finished.
+func ignoreReload() {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go func() {
+		for range hup {
+			systemd.Notify("RELOADING=1")
+			log.L.Info("SIGHUP: reloading the configuration is not implemented yet; nothing changed")
+			systemd.Ready()
+		}
+	}()
+}
+
 // lockStateDir makes sure one API process serves a state directory. The lock
 // dies with the process, so a killed roostd never blocks the next one.
 func lockStateDir(p rootless.Paths) (*os.File, error) {
@@ -116,11 +147,16 @@ func lockStateDir(p rootless.Paths) (*os.File, error) {
 }
 
 // listen opens the API sockets: 0600 in the user's private runtime
-// directory, or 0660 for --group (system-wide mode).
+// directory, or 0660 for --group (system-wide mode). fd:// takes the
+// sockets of systemd's socket activation, as does no -H at all when
+// systemd passed some.
 func listen(cfg *config.Config, p rootless.Paths) ([]net.Listener, error) {
 	hosts := cfg.Hosts
 	if len(hosts) == 0 {
 		hosts = []string{"unix://" + p.Socket}
+		if systemd.Activated() {
+			hosts = []string{"fd://"}
+		}
 	}
 	mode := os.FileMode(0o600)
 	if cfg.Group != "" {
@@ -128,6 +164,14 @@ func listen(cfg *config.Config, p rootless.Paths) ([]net.Listener, error) {
 	}
 	var ls []net.Listener
 	for _, h := range hosts {
+		if strings.HasPrefix(h, "fd://") {
+			l, err := systemd.Listeners(h)
+			if err != nil {
+				return nil, err
+			}
+			ls = append(ls, l...)
+			continue
+		}
 		path, ok := strings.CutPrefix(h, "unix://")
 		if !ok {
 			return nil, fmt.Errorf("unsupported listener %q", h)

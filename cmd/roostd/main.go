@@ -22,6 +22,11 @@ var (
 )
 
 func main() {
+	if len(os.Args) > 1 {
+		if run, ok := subcommands[os.Args[1]]; ok {
+			os.Exit(run(os.Args[2:]))
+		}
+	}
 	cfg, flags, err := loadConfig()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "roostd:", err)
