@@ -26,6 +26,10 @@ type Options struct {
 	Events     EventsBackend
 	Exec       ExecBackend
 	Archive    ArchiveBackend
+	Volumes    VolumesBackend // nil: the volume routes answer 501
+	// ContainersMore serves rename, prune, top, update, pause and
+	// unpause; nil: those routes answer 501.
+	ContainersMore ContainersMoreBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -38,6 +42,9 @@ type server struct {
 	events     EventsBackend
 	exec       ExecBackend
 	archive    ArchiveBackend
+	volumes    VolumesBackend
+
+	containersMore ContainersMoreBackend
 }
 
 // route is one line of a resource's route table.
@@ -58,6 +65,9 @@ func New(opts Options) http.Handler {
 		events:     opts.Events,
 		exec:       opts.Exec,
 		archive:    opts.Archive,
+		volumes:    opts.Volumes,
+
+		containersMore: opts.ContainersMore,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -70,6 +80,8 @@ func New(opts Options) http.Handler {
 		s.authRoutes(),
 		s.execRoutes(),
 		s.archiveRoutes(),
+		s.volumeRoutes(),
+		s.containerMoreRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

@@ -24,6 +24,7 @@ import (
 	"github.com/roostd/roost/engine/images"
 	"github.com/roostd/roost/engine/store"
 	"github.com/roostd/roost/engine/system"
+	"github.com/roostd/roost/engine/volumes"
 	"github.com/roostd/roost/httpapi"
 	"github.com/roostd/roost/rootless"
 )
@@ -91,6 +92,10 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		// Docker's certs.d layout, in the user's config dir.
 		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
 	})
+	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
+	if err != nil {
+		return nil, err
+	}
 	cgroups := system.DetectCgroups(true)
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
@@ -99,6 +104,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Store:       st,
 		Events:      bus,
 		Images:      imgs,
+		Volumes:     vols,
 		StateDir:    p.StateDir,
 		DataDir:     p.DataDir,
 		Rootless:    !cgroups.Limits,
@@ -108,6 +114,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		return nil, err
 	}
 	imgs.SetContainerUsage(ctrs)
+	vols.SetContainerUsage(ctrs)
 	if err := ctrs.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("restoring containers: %w", err)
 	}
@@ -145,7 +152,10 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:        eventsBackend{bus},
 		Exec:          ctrs,
 		Archive:       ctrs,
+		Volumes:       vols,
 		ServerVersion: version,
+
+		ContainersMore: ctrs,
 	})
 	return e, nil
 }
@@ -223,10 +233,13 @@ func (e eventsBackend) SubscribeEvents(since, until time.Time, f httpapi.Filters
 // The services satisfy the API's interfaces; checked here, where both sides
 // are wired, because engine must not import httpapi.
 var (
-	_ httpapi.ContainersBackend = (*containers.Service)(nil)
-	_ httpapi.ExecBackend       = (*containers.Service)(nil)
-	_ httpapi.ArchiveBackend    = (*containers.Service)(nil)
-	_ httpapi.ImagesBackend     = (*images.Service)(nil)
-	_ httpapi.SystemBackend     = (*system.Service)(nil)
-	_ httpapi.EventsBackend     = eventsBackend{}
+	_ httpapi.ContainersBackend     = (*containers.Service)(nil)
+	_ httpapi.ExecBackend           = (*containers.Service)(nil)
+	_ httpapi.ArchiveBackend        = (*containers.Service)(nil)
+	_ httpapi.ContainersMoreBackend = (*containers.Service)(nil)
+	_ httpapi.ImagesBackend         = (*images.Service)(nil)
+	_ httpapi.SystemBackend         = (*system.Service)(nil)
+	_ httpapi.EventsBackend         = eventsBackend{}
+	_ httpapi.VolumesBackend        = (*volumes.Service)(nil)
+	_ containers.VolumeMounter      = (*volumes.Service)(nil)
 )

@@ -151,6 +151,10 @@ func (s *Service) viewMounts(c *ctr) []mountSpec {
 		switch m.typ {
 		case mounttypes.TypeBind:
 			out = append(out, mountSpec{target: m.target, source: m.source, ro: !m.rw})
+		case mounttypes.TypeVolume:
+			if vp := s.volumePath(); vp != nil {
+				out = append(out, mountSpec{target: m.target, source: vp(m.source), ro: !m.rw})
+			}
 		case mounttypes.TypeTmpfs:
 			out = append(out, mountSpec{target: m.target, tmpfs: true, ro: !m.rw})
 		}

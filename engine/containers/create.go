@@ -72,6 +72,11 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if name, err = s.reserveName(name, id); err != nil {
 		return nil, err
 	}
+	anonVolumes, err := s.resolveVolumes(ctx, &cfg, hc)
+	if err != nil {
+		s.releaseName(name, id)
+		return nil, err
+	}
 	if cfg.Hostname == "" {
 		if hc.NetworkMode.IsHost() {
 			cfg.Hostname = hostHostname()
@@ -98,13 +103,16 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	}
 	if err := s.createRuntime(ctx, rec, img); err != nil {
 		s.releaseName(name, id)
+		s.removeVolumes(s.bgCtx(ctx), anonVolumes)
 		return nil, err
 	}
 	if err := s.store.Create(context.WithoutCancel(ctx), rec); err != nil {
 		s.releaseName(name, id)
+		s.removeVolumes(s.bgCtx(ctx), anonVolumes)
 		s.deleteRuntime(s.bgCtx(ctx), id)
 		return nil, err
 	}
+	s.copyUp(s.bgCtx(ctx), id, hc)
 	c := newCtr(rec)
 	s.mu.Lock()
 	s.byID[id] = c
@@ -127,6 +135,12 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	}
 	if mode := hc.NetworkMode; mode.IsContainer() {
 		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network mode %q is not supported yet", mode))
+	}
+	if hc.PidMode.IsHost() && s.opts.Rootless {
+		// runc can neither mount procfs in a pid namespace it does not own
+		// nor, without cgroups, find and signal every process of such a
+		// container: refuse it plainly rather than run it half-working.
+		return nil, errdefs.ErrNotImplemented.WithMessage("--pid host is not supported by rootless roost yet: without cgroups the engine cannot track the container's processes in the host's pid namespace")
 	}
 	if hc.PidMode.IsContainer() || hc.IpcMode.IsContainer() {
 		return nil, errdefs.ErrNotImplemented.WithMessage("sharing the PID or IPC namespace of another container is not supported yet")
@@ -155,6 +169,9 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 func ensureBindSources(hc *container.HostConfig) error {
 	for _, b := range hc.Binds {
 		src, _, _ := strings.Cut(b, ":")
+		if !filepath.IsAbs(src) {
+			continue // a volume name
+		}
 		if _, err := os.Stat(src); os.IsNotExist(err) {
 			if err := os.MkdirAll(src, 0o755); err != nil {
 				return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("error while creating mount source path '%s': %v", src, err))

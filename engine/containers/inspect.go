@@ -52,7 +52,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 		HostConfig:     &hc,
 		GraphDriver:    &storage.DriverData{Name: rec.Driver},
 		Storage:        &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
-		Mounts:         mountPoints(rec.HostConfig),
+		Mounts:         mountPoints(rec.HostConfig, s.volumePath()),
 		ExecIDs:        s.execs.live(c),
 		Config:         &cfg,
 		NetworkSettings: &container.NetworkSettings{

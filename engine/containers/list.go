@@ -44,7 +44,7 @@ func (s *Service) List(ctx context.Context, opts ListOptions) ([]container.Summa
 		c.mu.Lock()
 		action := lc.include(c)
 		if action == includeIt {
-			out = append(out, c.summary(now))
+			out = append(out, c.summary(now, s.volumePath()))
 		}
 		c.mu.Unlock()
 		if action == stopHere || (opts.Limit > 0 && len(out) == opts.Limit) {
@@ -164,7 +164,7 @@ func (lc *listContext) include(c *ctr) listAction {
 }
 
 // summary is the container's line of `docker ps`. c.mu is held.
-func (c *ctr) summary(now time.Time) container.Summary {
+func (c *ctr) summary(now time.Time, vp volumePath) container.Summary {
 	rec := c.rec
 	sum := container.Summary{
 		ID:              c.id,
@@ -178,7 +178,7 @@ func (c *ctr) summary(now time.Time) container.Summary {
 		State:           c.state(),
 		Status:          statusText(rec.State, c.removing, now),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: endpoints(rec.HostConfig.NetworkMode)},
-		Mounts:          mountPoints(rec.HostConfig),
+		Mounts:          mountPoints(rec.HostConfig, vp),
 	}
 	sum.HostConfig.NetworkMode = string(rec.HostConfig.NetworkMode)
 	sum.HostConfig.Annotations = rec.HostConfig.Annotations
@@ -213,7 +213,7 @@ func networkName(mode container.NetworkMode) string {
 }
 
 func matchVolume(vals []string, hc *container.HostConfig) bool {
-	for _, m := range mountPoints(hc) {
+	for _, m := range mountPoints(hc, nil) {
 		if slices.Contains(vals, m.Destination) || slices.Contains(vals, m.Source) || (m.Name != "" && slices.Contains(vals, m.Name)) {
 			return true
 		}

@@ -116,6 +116,7 @@ func (s *Service) handleExit(ctx context.Context, c *ctr, code int, at time.Time
 		c.setRestarting(code, at)
 		s.save(ctx, c)
 		s.publish(c, events.ActionDie, attrs)
+		s.publishVolumeEvents(c, events.ActionUnmount)
 		cancel := make(chan struct{})
 		c.restartCancel = cancel
 		s.wg.Add(1)
@@ -125,6 +126,7 @@ func (s *Service) handleExit(ctx context.Context, c *ctr, code int, at time.Time
 	c.setStopped(code, at)
 	s.save(ctx, c)
 	s.publish(c, events.ActionDie, attrs)
+	s.publishVolumeEvents(c, events.ActionUnmount)
 	if c.rec.HostConfig.AutoRemove && !c.manuallyRestarted && !c.removing {
 		go func() {
 			if err := s.remove(ctx, c, true); err != nil {

@@ -21,11 +21,12 @@ type parsedMount struct {
 	propagation mount.Propagation
 	mode        string   // as given after the second colon of -v
 	options     []string // tmpfs options
+	nocopy      bool     // a volume not filled from the image (volume-nocopy)
 }
 
-// parseMounts reads Binds, Mounts and Tmpfs. Only host paths and tmpfs
-// are supported so far: named and anonymous volumes need the volume
-// service, and are refused with a clear error rather than ignored.
+// parseMounts reads Binds, Mounts and Tmpfs. A volume's source is its
+// name; anonymous volumes have been given one at create (see
+// resolveVolumes), and without a volume service Create refuses volumes.
 func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 	var out []parsedMount
 	for _, b := range hc.Binds {
@@ -48,6 +49,10 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 			if mt.BindOptions != nil && mt.BindOptions.Propagation != "" {
 				m.propagation = mt.BindOptions.Propagation
 			}
+		case mount.TypeVolume:
+			// An empty source is an anonymous volume not named yet.
+			m.propagation = ""
+			m.nocopy = mt.VolumeOptions != nil && mt.VolumeOptions.NoCopy
 		case mount.TypeTmpfs:
 			m.source = ""
 			if o := mt.TmpfsOptions; o != nil {
@@ -91,13 +96,14 @@ func parseBind(b string) (parsedMount, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s'", b))
 	}
-	if !path.IsAbs(parts[0]) {
-		return parsedMount{}, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("named volumes are not supported yet: '%s'", b))
-	}
 	if !path.IsAbs(parts[1]) {
 		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute", b, parts[1]))
 	}
 	m := parsedMount{typ: mount.TypeBind, source: path.Clean(parts[0]), target: path.Clean(parts[1]), rw: true, propagation: mount.PropagationRPrivate}
+	if !path.IsAbs(parts[0]) {
+		// A name: the volume service checks it.
+		m.typ, m.source, m.propagation = mount.TypeVolume, parts[0], ""
+	}
 	if len(parts) == 3 {
 		m.mode = parts[2]
 		for _, o := range strings.Split(parts[2], ",") {
@@ -105,7 +111,9 @@ func parseBind(b string) (parsedMount, error) {
 			case "ro":
 				m.rw = false
 			case "rw":
-			case "z", "Z", "nocopy":
+			case "nocopy":
+				m.nocopy = true
+			case "z", "Z":
 			case string(mount.PropagationPrivate), string(mount.PropagationRPrivate), string(mount.PropagationShared),
 				string(mount.PropagationRShared), string(mount.PropagationSlave), string(mount.PropagationRSlave):
 				m.propagation = mount.Propagation(o)
@@ -117,8 +125,12 @@ func parseBind(b string) (parsedMount, error) {
 	return m, nil
 }
 
-// userMounts returns the OCI mounts of the user's mounts.
-func userMounts(hc *container.HostConfig) ([]specs.Mount, error) {
+// volumePath returns the host directory of a volume's data.
+type volumePath func(name string) string
+
+// userMounts returns the OCI mounts of the user's mounts; volumes are
+// binds of their data directory.
+func userMounts(hc *container.HostConfig, vp volumePath) ([]specs.Mount, error) {
 	ms, err := parseMounts(hc)
 	if err != nil {
 		return nil, err
@@ -132,6 +144,15 @@ func userMounts(hc *container.HostConfig) ([]specs.Mount, error) {
 				opts = append(opts, "ro")
 			}
 			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: m.source, Options: opts})
+		case mount.TypeVolume:
+			if vp == nil {
+				return nil, errNoVolumes
+			}
+			opts := []string{"rbind", string(mount.PropagationRPrivate)}
+			if !m.rw {
+				opts = append(opts, "ro")
+			}
+			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp(m.source), Options: opts})
 		case mount.TypeTmpfs:
 			opts := append([]string{"noexec", "nosuid", "nodev"}, m.options...)
 			out = append(out, specs.Mount{Destination: m.target, Type: "tmpfs", Source: "tmpfs", Options: opts})
@@ -140,13 +161,30 @@ func userMounts(hc *container.HostConfig) ([]specs.Mount, error) {
 	return out, nil
 }
 
-// mountPoints is Inspect's and List's view of the user's mounts.
-func mountPoints(hc *container.HostConfig) []container.MountPoint {
+// mountPoints is Inspect's and List's view of the user's mounts; vp may
+// be nil when only names and destinations matter.
+func mountPoints(hc *container.HostConfig, vp volumePath) []container.MountPoint {
 	ms, _ := parseMounts(hc)
 	out := []container.MountPoint{}
 	for _, m := range ms {
 		mp := container.MountPoint{Type: m.typ, Source: m.source, Destination: m.target, Mode: m.mode, RW: m.rw, Propagation: m.propagation}
+		if m.typ == mount.TypeVolume {
+			mp.Name, mp.Driver, mp.Source = m.source, "local", ""
+			if vp != nil {
+				mp.Source = vp(m.source)
+			}
+		}
 		out = append(out, mp)
 	}
 	return out
+}
+
+// parentsFirst orders mounts by the depth of their destination, as
+// dockerd does: a volume or bind on /etc must not hide the /etc/hosts,
+// /etc/hostname and /etc/resolv.conf roost binds over it.
+func parentsFirst(ms []specs.Mount) []specs.Mount {
+	sort.SliceStable(ms, func(i, j int) bool {
+		return strings.Count(path.Clean(ms[i].Destination), "/") < strings.Count(path.Clean(ms[j].Destination), "/")
+	})
+	return ms
 }

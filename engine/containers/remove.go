@@ -12,8 +12,8 @@ import (
 )
 
 // Remove deletes a container: its task (killed first with force), its
-// containerd container and snapshot, its files and its record. Volumes
-// (removeVolumes) are not handled yet: only host binds and tmpfs exist.
+// containerd container and snapshot, its files and its record; with
+// removeVolumes its anonymous volumes too (named ones never).
 func (s *Service) Remove(ctx context.Context, ref string, force, removeVolumes bool) error {
 	c, err := s.get(ref)
 	if err != nil {
@@ -27,6 +27,9 @@ func (s *Service) Remove(ctx context.Context, ref string, force, removeVolumes b
 	c.mu.Unlock()
 	if err := s.remove(ctx, c, force); err != nil {
 		return fmt.Errorf("cannot remove container %q: %w", ref, err)
+	}
+	if removeVolumes && !c.rec.HostConfig.AutoRemove {
+		s.removeVolumes(s.bgCtx(ctx), s.anonymousVolumes(s.bgCtx(ctx), c.rec.HostConfig))
 	}
 	return nil
 }
@@ -66,6 +69,20 @@ func (s *Service) remove(reqCtx context.Context, c *ctr, force bool) error {
 		}
 	}
 
+	if err := s.finishRemove(ctx, c); err != nil {
+		return err
+	}
+	if c.rec.HostConfig.AutoRemove {
+		// --rm removes the anonymous volumes, as dockerd does. Not under
+		// c.mu: the volume service asks every container for its mounts.
+		s.removeVolumes(ctx, s.anonymousVolumes(ctx, c.rec.HostConfig))
+	}
+	return nil
+}
+
+// finishRemove deletes the runtime and the record of a container whose
+// task is gone.
+func (s *Service) finishRemove(ctx context.Context, c *ctr) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rec.State.Dead = true

@@ -51,6 +51,9 @@ type Options struct {
 	Events      Publisher
 	Images      ImageResolver
 	Network     Networker // nil: containers get a namespace with loopback only
+	// Volumes serves named and anonymous volumes; nil refuses them (501)
+	// and leaves the image's VOLUME entries as rootfs directories.
+	Volumes VolumeMounter
 	// StateDir holds per-container runtime files (FIFOs, hostname, hosts,
 	// resolv.conf) in StateDir/containers/<id>/.
 	StateDir string

@@ -20,7 +20,7 @@ const cfsPeriod = 100000
 // paths). Not done yet: seccomp and AppArmor profiles (containerd's oci
 // package adds none by default, so containers run unconfined by them).
 func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostConfig, path string, args []string) ([]oci.SpecOpts, error) {
-	mounts, err := userMounts(hc)
+	mounts, err := userMounts(hc, s.volumePath())
 	if err != nil {
 		return nil, err
 	}
@@ -32,7 +32,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		oci.WithProcessArgs(append([]string{path}, args...)...),
 		oci.WithEnv(processEnv(cfg)),
 		oci.WithProcessCwd(orDefault(cfg.WorkingDir, "/")),
-		oci.WithMounts(append(s.etcFiles(id).mounts(), mounts...)),
+		oci.WithMounts(parentsFirst(append(s.etcFiles(id).mounts(), mounts...))),
 		withRlimits(hc.Ulimits),
 		oci.WithAnnotations(hc.Annotations),
 	}
@@ -66,7 +66,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		if s.opts.Rootless {
 			// sysfs cannot be mounted without owning the network
 			// namespace: bind the host's instead, as nerdctl does.
-			opts = append(opts, withSysfsBind)
+			opts = append(opts, withBindInsteadOf("/sys", "rbind", "nosuid", "noexec", "nodev", "ro"))
 		}
 	}
 	if hc.PidMode.IsHost() {
@@ -111,13 +111,17 @@ func withoutResources(_ context.Context, _ oci.Client, _ *containers.Container, 
 	return nil
 }
 
-func withSysfsBind(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-	for i, m := range s.Mounts {
-		if m.Destination == "/sys" {
-			s.Mounts[i] = specs.Mount{Destination: "/sys", Type: "bind", Source: "/sys", Options: []string{"rbind", "nosuid", "noexec", "nodev", "ro"}}
+// withBindInsteadOf replaces the mount at dst (a procfs or sysfs that only
+// the owner of the namespace may mount) by a bind of the same path.
+func withBindInsteadOf(dst string, options ...string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		for i, m := range s.Mounts {
+			if m.Destination == dst {
+				s.Mounts[i] = specs.Mount{Destination: dst, Type: "bind", Source: dst, Options: options}
+			}
 		}
+		return nil
 	}
-	return nil
 }
 
 func withSysctls(sysctls map[string]string) oci.SpecOpts {

@@ -121,6 +121,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	c.run, c.lastRun = r, r
 	c.exitOnNext, c.manuallyRestarted = false, false
 	s.save(ctx, c)
+	s.publishVolumeEvents(c, events.ActionMount)
 	s.publish(c, events.ActionStart, nil)
 	s.wg.Add(1)
 	go s.monitor(c, r, exitC)

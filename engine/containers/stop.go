@@ -162,6 +162,9 @@ func (s *Service) killLocked(ctx context.Context, c *ctr, sig syscall.Signal) er
 		}
 		return fmt.Errorf("Cannot kill container %s: %w", c.id, err)
 	}
+	if c.exitOnNext {
+		s.thawForExit(ctx, c)
+	}
 	s.publish(c, events.ActionKill, map[string]string{"signal": strconv.Itoa(int(sig))})
 	return nil
 }

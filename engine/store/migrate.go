@@ -30,6 +30,15 @@ var migrations = []string{
 		driver            TEXT NOT NULL
 	);
 	CREATE INDEX containers_image_id ON containers(image_id);`,
+	// 2: volumes of the local driver. Labels and options are JSON objects.
+	`CREATE TABLE volumes (
+		name      TEXT PRIMARY KEY,
+		driver    TEXT NOT NULL,
+		created   INTEGER NOT NULL,
+		labels    TEXT NOT NULL,
+		options   TEXT NOT NULL,
+		anonymous INTEGER NOT NULL DEFAULT 0
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

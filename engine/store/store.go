@@ -57,3 +57,8 @@ func (s *Store) Close() error {
 func (s *Store) Containers() *Containers {
 	return &Containers{db: s.db}
 }
+
+// Volumes returns the volume repository.
+func (s *Store) Volumes() *Volumes {
+	return &Volumes{db: s.db}
+}

@@ -1,0 +1,187 @@
+package containers
+
+import (
+	"context"
+	"maps"
+	"path"
+	"slices"
+	"strconv"
+
+	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
+	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/mount"
+	"github.com/moby/moby/api/types/volume"
+)
+
+// VolumeMounter is what containers need from the volume service
+// (engine/volumes.Service satisfies it).
+type VolumeMounter interface {
+	// Create makes the named volume, or returns the existing one: dockerd
+	// creates the volumes of -v name:/path implicitly.
+	Create(ctx context.Context, name, driver string, driverOpts, labels map[string]string) (*volume.Volume, error)
+	// CreateAnonymous makes a new anonymous volume and returns its name.
+	CreateAnonymous(ctx context.Context) (string, error)
+	// Mountpoint is the host directory of the volume's data (no I/O).
+	Mountpoint(name string) string
+	IsAnonymous(ctx context.Context, name string) (bool, error)
+	Remove(ctx context.Context, name string, force bool) error
+}
+
+// errNoVolumes refuses volumes when the engine has no volume service.
+var errNoVolumes = errdefs.ErrNotImplemented.WithMessage("volumes are not supported by this engine")
+
+// volumePath is nil without a volume service.
+func (s *Service) volumePath() volumePath {
+	if s.opts.Volumes == nil {
+		return nil
+	}
+	return s.opts.Volumes.Mountpoint
+}
+
+// resolveVolumes gives every volume of a new container a name and makes
+// sure it exists: named ones of -v and --mount are created if missing,
+// anonymous ones (--mount without source, -v /path and the image's VOLUME
+// entries, both in cfg.Volumes) are created and recorded as type=volume
+// entries of hc.Mounts so that the container keeps them. It returns the
+// anonymous volumes it made, for the caller to remove on failure.
+func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (anon []string, retErr error) {
+	ms, err := parseMounts(hc)
+	if err != nil {
+		return nil, err
+	}
+	taken := map[string]bool{}
+	needs := false
+	for _, m := range ms {
+		taken[m.target] = true
+		needs = needs || m.typ == mount.TypeVolume
+	}
+	if s.opts.Volumes == nil {
+		if needs {
+			return nil, errNoVolumes
+		}
+		// Without a volume service the image's VOLUME entries stay plain
+		// directories of the rootfs, as before.
+		return nil, nil
+	}
+	vs := s.opts.Volumes
+	defer func() {
+		if retErr != nil {
+			s.removeVolumes(ctx, anon)
+			anon = nil
+		}
+	}()
+	for _, m := range ms {
+		if m.typ == mount.TypeVolume && m.source != "" {
+			if _, err := vs.Create(ctx, m.source, "", nil, nil); err != nil {
+				return anon, err
+			}
+		}
+	}
+	for i := range hc.Mounts {
+		m := &hc.Mounts[i]
+		if m.Type != mount.TypeVolume {
+			continue
+		}
+		if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil && m.VolumeOptions.DriverConfig.Name != "" && m.VolumeOptions.DriverConfig.Name != "local" {
+			return anon, errdefs.ErrNotFound.WithMessage("plugin \"" + m.VolumeOptions.DriverConfig.Name + "\" not found")
+		}
+		if m.Source == "" {
+			name, err := vs.CreateAnonymous(ctx)
+			if err != nil {
+				return anon, err
+			}
+			anon = append(anon, name)
+			m.Source = name
+		}
+	}
+	for _, target := range sortedKeys(cfg.Volumes) {
+		t := path.Clean(target)
+		if !path.IsAbs(t) || taken[t] {
+			continue
+		}
+		taken[t] = true
+		name, err := vs.CreateAnonymous(ctx)
+		if err != nil {
+			return anon, err
+		}
+		anon = append(anon, name)
+		hc.Mounts = append(hc.Mounts, mount.Mount{Type: mount.TypeVolume, Source: name, Target: t})
+	}
+	return anon, nil
+}
+
+// removeVolumes removes volumes, logging failures: the container they
+// belonged to is gone, so nothing can be reported.
+func (s *Service) removeVolumes(ctx context.Context, names []string) {
+	for _, n := range names {
+		if err := s.opts.Volumes.Remove(ctx, n, true); err != nil {
+			log.G(ctx).WithError(err).WithField("volume", n).Warn("removing an anonymous volume")
+		}
+	}
+}
+
+// anonymousVolumes returns the anonymous volumes hc mounts.
+func (s *Service) anonymousVolumes(ctx context.Context, hc *container.HostConfig) []string {
+	if s.opts.Volumes == nil {
+		return nil
+	}
+	ms, _ := parseMounts(hc)
+	var out []string
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume || m.source == "" {
+			continue
+		}
+		if ok, err := s.opts.Volumes.IsAnonymous(ctx, m.source); err == nil && ok {
+			out = append(out, m.source)
+		}
+	}
+	return out
+}
+
+// VolumeInUse returns the IDs of the containers, running or not, that
+// mount the volume name (for `docker volume rm` and prune).
+func (s *Service) VolumeInUse(ctx context.Context, name string) ([]string, error) {
+	var ids []string
+	for _, c := range s.all() {
+		c.mu.Lock()
+		if !c.removed {
+			ms, _ := parseMounts(c.rec.HostConfig)
+			for _, m := range ms {
+				if m.typ == mount.TypeVolume && m.source == name {
+					ids = append(ids, c.id)
+					break
+				}
+			}
+		}
+		c.mu.Unlock()
+	}
+	return ids, nil
+}
+
+func sortedKeys(m map[string]struct{}) []string {
+	return slices.Sorted(maps.Keys(m))
+}
+
+// publishVolumeEvents sends a volume `mount` (before the container's
+// start event) or `unmount` (after its die event) for each of c's
+// volumes, with dockerd's attributes.
+func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
+	if s.opts.Volumes == nil {
+		return
+	}
+	ms, _ := parseMounts(c.rec.HostConfig)
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume {
+			continue
+		}
+		attrs := map[string]string{"container": c.id, "driver": "local"}
+		if action == events.ActionMount {
+			attrs["destination"] = m.target
+			attrs["read/write"] = strconv.FormatBool(m.rw)
+			attrs["propagation"] = string(m.propagation)
+		}
+		s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: m.source, Attributes: attrs})
+	}
+}

@@ -1,0 +1,142 @@
+package volumes
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"path/filepath"
+	"strings"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/volume"
+)
+
+// List returns the volumes matching filters (name: substring, label:
+// key or key=value, dangling: unused, driver).
+func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*volume.Volume, error) {
+	for k := range filters {
+		switch k {
+		case "name", "label", "dangling", "driver":
+		default:
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter '%s'", k))
+		}
+	}
+	var dangling *bool
+	for _, v := range filters["dangling"] {
+		var b bool
+		switch strings.ToLower(v) {
+		case "true", "1":
+			b = true
+		case "false", "0":
+		default:
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'dangling=%s'", v))
+		}
+		dangling = &b
+	}
+	recs, err := s.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := []*volume.Volume{}
+	for _, rec := range recs {
+		if !matchAny(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
+			!matchAny(filters["driver"], func(d string) bool { return d == rec.Driver }) ||
+			!matchLabels(filters["label"], rec.Labels) {
+			continue
+		}
+		if dangling != nil {
+			users, err := s.users(ctx, rec.Name)
+			if err != nil {
+				return nil, err
+			}
+			if (len(users) == 0) != *dangling {
+				continue
+			}
+		}
+		out = append(out, s.toAPI(rec))
+	}
+	return out, nil
+}
+
+// Prune removes the unused volumes: only anonymous ones unless the filter
+// all=true is given (dockerd ≥ 23), narrowed by label filters.
+func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volume.PruneReport, error) {
+	all := false
+	for k, vs := range filters {
+		switch k {
+		case "label", "label!":
+		case "all":
+			for _, v := range vs {
+				switch strings.ToLower(v) {
+				case "true", "1":
+					all = true
+				case "false", "0":
+				default:
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'all=%s': invalid value", v))
+				}
+			}
+		default:
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter '%s'", k))
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	recs, err := s.store.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rep := &volume.PruneReport{VolumesDeleted: []string{}}
+	for _, rec := range recs {
+		if (!all && !rec.Anonymous) || !matchLabels(filters["label"], rec.Labels) ||
+			(len(filters["label!"]) > 0 && matchLabels(filters["label!"], rec.Labels)) {
+			continue
+		}
+		if users, err := s.users(ctx, rec.Name); err != nil || len(users) > 0 {
+			continue
+		}
+		size := dirSize(filepath.Join(s.opts.Root, rec.Name))
+		if err := s.removeLocked(ctx, rec.Name); err != nil {
+			return nil, err
+		}
+		rep.VolumesDeleted = append(rep.VolumesDeleted, rec.Name)
+		rep.SpaceReclaimed += uint64(size)
+	}
+	return rep, nil
+}
+
+func matchAny(want []string, ok func(string) bool) bool {
+	if len(want) == 0 {
+		return true
+	}
+	for _, w := range want {
+		if ok(w) {
+			return true
+		}
+	}
+	return false
+}
+
+// matchLabels tells whether labels has every "key" or "key=value" of want.
+func matchLabels(want []string, labels map[string]string) bool {
+	for _, w := range want {
+		k, v, hasValue := strings.Cut(w, "=")
+		got, ok := labels[k]
+		if !ok || (hasValue && got != v) {
+			return false
+		}
+	}
+	return true
+}
+
+func dirSize(dir string) int64 {
+	var n int64
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && d.Type().IsRegular() {
+			if fi, err := d.Info(); err == nil {
+				n += fi.Size()
+			}
+		}
+		return nil
+	})
+	return n
+}

@@ -1,0 +1,255 @@
+// Package volumes manages Docker volumes of the local driver: a directory
+// <Root>/<name>/_data per volume, its record in engine/store, and the
+// create, inspect, list, remove and prune semantics of dockerd.
+package volumes
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/containerd/errdefs"
+	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/volume"
+
+	"github.com/roostd/roost/engine/store"
+)
+
+// LocalDriver is the only driver so far.
+const LocalDriver = "local"
+
+// AnonymousLabel marks anonymous volumes, as dockerd ≥ 23 does.
+const AnonymousLabel = "com.docker.volume.anonymous"
+
+// Publisher receives the volume events; engine/events.Bus satisfies it.
+type Publisher interface {
+	Publish(typ events.Type, action events.Action, actor events.Actor)
+}
+
+// ContainerUsage tells which containers use a volume; the containers
+// service satisfies it.
+type ContainerUsage interface {
+	// VolumeInUse returns the IDs of the containers that reference the
+	// volume named name, running or not.
+	VolumeInUse(ctx context.Context, name string) (containerIDs []string, err error)
+}
+
+// Options configure a Service.
+type Options struct {
+	Store  *store.Store
+	Events Publisher
+	// Root holds the volumes: Root/<name>/_data.
+	Root string
+	// Usage may be nil here and set later with SetContainerUsage, since
+	// the containers service is built after this one.
+	Usage ContainerUsage
+}
+
+// Service is the volume half of the engine.
+type Service struct {
+	opts  Options
+	store *store.Volumes
+
+	mu    sync.Mutex // serialises create and remove of a name
+	usage ContainerUsage
+}
+
+// New returns a Service storing volumes under opts.Root.
+func New(opts Options) (*Service, error) {
+	if opts.Store == nil || opts.Root == "" {
+		return nil, errors.New("volumes: a store and a root are required")
+	}
+	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
+		return nil, err
+	}
+	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage}, nil
+}
+
+// SetContainerUsage sets the source of container use of volumes.
+func (s *Service) SetContainerUsage(u ContainerUsage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.usage = u
+}
+
+var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
+
+// checkDriver refuses drivers other than local, in dockerd's words.
+func checkDriver(driver string) error {
+	if driver == "" || driver == LocalDriver {
+		return nil
+	}
+	return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("error looking up volume plugin %s: plugin %q not found", driver, driver))
+}
+
+// Create makes the volume name (a generated 64-hex name when empty; such
+// a volume is still not anonymous, as with dockerd ≥ 23: a default prune
+// keeps it). Creating an existing volume returns it, as dockerd does.
+func (s *Service) Create(ctx context.Context, name, driver string, driverOpts, labels map[string]string) (*volume.Volume, error) {
+	return s.create(ctx, name, driver, driverOpts, labels, false)
+}
+
+// CreateAnonymous makes a new anonymous volume for a container.
+func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
+	v, err := s.create(ctx, "", LocalDriver, nil, map[string]string{AnonymousLabel: ""}, true)
+	if err != nil {
+		return "", err
+	}
+	return v.Name, nil
+}
+
+func (s *Service) create(ctx context.Context, name, driver string, driverOpts, labels map[string]string, anonymous bool) (*volume.Volume, error) {
+	if err := checkDriver(driver); err != nil {
+		return nil, err
+	}
+	if name == "" {
+		name = newName()
+	} else if !validName.MatchString(name) {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf(
+			"create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
+			name, name))
+	}
+	if len(driverOpts) > 0 {
+		// The local driver's type/device/o options mount filesystems,
+		// which needs privileges roostd does not have in general.
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: volume options of the local driver are not supported yet", name))
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if rec, err := s.store.Get(ctx, name); err == nil {
+		return s.toAPI(rec), nil
+	} else if !errdefs.IsNotFound(err) {
+		return nil, err
+	}
+	dir := s.dataDir(name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	// MkdirAll's mode is filtered by the umask; volumes are 0755 as under dockerd.
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create %s: %w", name, err)
+	}
+	rec := &store.Volume{Name: name, Driver: LocalDriver, Created: time.Now().UTC(), Labels: labels, Options: driverOpts, Anonymous: anonymous}
+	if err := s.store.Create(context.WithoutCancel(ctx), rec); err != nil {
+		os.RemoveAll(filepath.Join(s.opts.Root, name))
+		return nil, err
+	}
+	s.publish(name, events.ActionCreate)
+	return s.toAPI(rec), nil
+}
+
+// Get returns the volume named name.
+func (s *Service) Get(ctx context.Context, name string) (*volume.Volume, error) {
+	rec, err := s.store.Get(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.toAPI(rec), nil
+}
+
+// Path returns the host directory of the volume's data (Mountpoint).
+func (s *Service) Path(ctx context.Context, name string) (string, error) {
+	if _, err := s.store.Get(ctx, name); err != nil {
+		return "", err
+	}
+	return s.dataDir(name), nil
+}
+
+// IsAnonymous tells whether name is an anonymous volume.
+func (s *Service) IsAnonymous(ctx context.Context, name string) (bool, error) {
+	rec, err := s.store.Get(ctx, name)
+	if err != nil {
+		return false, err
+	}
+	return rec.Anonymous, nil
+}
+
+// Remove deletes the volume name with its data; a volume in use is a
+// conflict even with force (dockerd's force only ignores a missing volume).
+func (s *Service) Remove(ctx context.Context, name string, force bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.store.Get(ctx, name); err != nil {
+		if force && errdefs.IsNotFound(err) {
+			return nil
+		}
+		return err
+	}
+	users, err := s.users(ctx, name)
+	if err != nil {
+		return err
+	}
+	if len(users) > 0 {
+		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("remove %s: volume is in use - %v", name, users))
+	}
+	return s.removeLocked(ctx, name)
+}
+
+func (s *Service) removeLocked(ctx context.Context, name string) error {
+	if err := os.RemoveAll(filepath.Join(s.opts.Root, name)); err != nil {
+		return fmt.Errorf("remove %s: %w", name, err)
+	}
+	if err := s.store.Delete(context.WithoutCancel(ctx), name); err != nil {
+		return err
+	}
+	s.publish(name, events.ActionDestroy)
+	return nil
+}
+
+func (s *Service) users(ctx context.Context, name string) ([]string, error) {
+	if s.usage == nil {
+		return nil, nil
+	}
+	return s.usage.VolumeInUse(ctx, name)
+}
+
+// Mountpoint returns the host directory of the volume's data; it does
+// not check that the volume exists.
+func (s *Service) Mountpoint(name string) string {
+	return s.dataDir(name)
+}
+
+func (s *Service) dataDir(name string) string {
+	return filepath.Join(s.opts.Root, name, "_data")
+}
+
+func (s *Service) toAPI(rec *store.Volume) *volume.Volume {
+	labels, opts := rec.Labels, rec.Options
+	if labels == nil {
+		labels = map[string]string{}
+	}
+	if len(opts) == 0 {
+		opts = nil
+	}
+	return &volume.Volume{
+		Name:       rec.Name,
+		Driver:     rec.Driver,
+		Mountpoint: s.dataDir(rec.Name),
+		CreatedAt:  rec.Created.Format(time.RFC3339),
+		Labels:     labels,
+		Options:    opts,
+		Scope:      "local",
+	}
+}
+
+func (s *Service) publish(name string, action events.Action) {
+	if s.opts.Events == nil {
+		return
+	}
+	s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: name, Attributes: map[string]string{"driver": LocalDriver}})
+}
+
+func newName() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return hex.EncodeToString(b)
+}
