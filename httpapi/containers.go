@@ -165,18 +165,27 @@ func (s *server) deleteContainers(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *server) postContainersResize(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	h, err := uint32Value(q, "h", "resize height")
+	h, width, err := resizeQuery(r)
 	if err != nil {
 		return err
 	}
-	width, err := uint32Value(q, "w", "resize width")
-	if err != nil {
-		return err
-	}
-	if err := s.containers.Resize(r.Context(), containerRef(r), uint(h), uint(width)); err != nil {
+	if err := s.containers.Resize(r.Context(), containerRef(r), h, width); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// resizeQuery reads the h and w of a container or exec resize.
+func resizeQuery(r *http.Request) (height, width uint, err error) {
+	q := r.URL.Query()
+	h, err := uint32Value(q, "h", "resize height")
+	if err != nil {
+		return 0, 0, err
+	}
+	wd, err := uint32Value(q, "w", "resize width")
+	if err != nil {
+		return 0, 0, err
+	}
+	return uint(h), uint(wd), nil
 }

@@ -91,16 +91,11 @@ func (s *server) postExecStart(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *server) postExecResize(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	h, err := uint32Value(q, "h", "resize height")
+	h, width, err := resizeQuery(r)
 	if err != nil {
 		return err
 	}
-	width, err := uint32Value(q, "w", "resize width")
-	if err != nil {
-		return err
-	}
-	if err := s.exec.ExecResize(r.Context(), execID(r), uint(h), uint(width)); err != nil {
+	if err := s.exec.ExecResize(r.Context(), execID(r), h, width); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusOK)
