@@ -30,6 +30,10 @@ type Options struct {
 	// ContainersMore serves rename, prune, top, update, pause and
 	// unpause; nil: those routes answer 501.
 	ContainersMore ContainersMoreBackend
+	// Stats serves container stats; nil: that route answers 501.
+	Stats StatsBackend
+	// DiskUsage serves GET /system/df; nil: it answers 501.
+	DiskUsage DiskUsageBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -45,6 +49,8 @@ type server struct {
 	volumes    VolumesBackend
 
 	containersMore ContainersMoreBackend
+	stats          StatsBackend
+	diskUsage      DiskUsageBackend
 }
 
 // route is one line of a resource's route table.
@@ -68,6 +74,8 @@ func New(opts Options) http.Handler {
 		volumes:    opts.Volumes,
 
 		containersMore: opts.ContainersMore,
+		stats:          opts.Stats,
+		diskUsage:      opts.DiskUsage,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -82,6 +90,7 @@ func New(opts Options) http.Handler {
 		s.archiveRoutes(),
 		s.volumeRoutes(),
 		s.containerMoreRoutes(),
+		s.containerStatsRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

@@ -10,6 +10,7 @@ func (s *server) systemRoutes() []route {
 		{http.MethodHead, "/_ping", s.getPing},
 		{http.MethodGet, "/version", s.getVersion},
 		{http.MethodGet, "/info", s.getInfo},
+		{http.MethodGet, "/system/df", s.getSystemDF},
 	}
 }
 

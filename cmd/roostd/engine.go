@@ -156,6 +156,8 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		ServerVersion: version,
 
 		ContainersMore: ctrs,
+		Stats:          ctrs,
+		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
 	})
 	return e, nil
 }
@@ -237,6 +239,9 @@ var (
 	_ httpapi.ExecBackend           = (*containers.Service)(nil)
 	_ httpapi.ArchiveBackend        = (*containers.Service)(nil)
 	_ httpapi.ContainersMoreBackend = (*containers.Service)(nil)
+	_ httpapi.StatsBackend          = (*containers.Service)(nil)
+	_ httpapi.DiskUsageBackend      = system.DiskUsage{}
+	_ system.ContainerSizer         = (*containers.Service)(nil)
 	_ httpapi.ImagesBackend         = (*images.Service)(nil)
 	_ httpapi.SystemBackend         = (*system.Service)(nil)
 	_ httpapi.EventsBackend         = eventsBackend{}

@@ -34,12 +34,7 @@ func validateConfig(cfg *container.Config) error {
 			return fmt.Errorf("invalid environment variable: %s", e)
 		}
 	}
-	if hc := cfg.Healthcheck; hc != nil {
-		if hc.Retries < 0 {
-			return errors.New("Retries in Healthcheck cannot be negative")
-		}
-	}
-	return nil
+	return validateHealthcheck(cfg.Healthcheck)
 }
 
 // validateHostConfig is the part of dockerd's validateHostConfig that

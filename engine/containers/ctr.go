@@ -79,6 +79,10 @@ func (c *ctr) setStopped(code int, at time.Time) {
 	st.Running, st.Paused, st.Restarting, st.Pid = false, false, false, 0
 	st.ExitCode = code
 	st.FinishedAt = at.UTC()
+	if st.Health != nil {
+		// As dockerd: a stopped container is not healthy.
+		st.Health.Status = container.Unhealthy
+	}
 	c.notify(false)
 }
 

@@ -39,6 +39,7 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 			Error:      st.Error,
 			StartedAt:  st.StartedAt.UTC().Format(time.RFC3339Nano),
 			FinishedAt: st.FinishedAt.UTC().Format(time.RFC3339Nano),
+			Health:     copyHealth(st.Health),
 		},
 		Image:          rec.ImageID,
 		ResolvConfPath: files.ResolvConf,

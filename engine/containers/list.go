@@ -147,7 +147,7 @@ func (lc *listContext) include(c *ctr) listAction {
 		return skipIt
 	case !f.match("status", string(c.state())):
 		return skipIt
-	case !f.exactMatch("health", string(container.NoHealthcheck)):
+	case !f.exactMatch("health", healthStatus(st.Health)):
 		return skipIt
 	case lc.images != nil && !lc.images[c.rec.ImageID]:
 		return skipIt
@@ -176,7 +176,7 @@ func (c *ctr) summary(now time.Time, vp volumePath) container.Summary {
 		Ports:           []container.PortSummary{},
 		Labels:          rec.Config.Labels,
 		State:           c.state(),
-		Status:          statusText(rec.State, c.removing, now),
+		Status:          statusText(rec.State, c.removing, now) + runningHealth(rec.State),
 		NetworkSettings: &container.NetworkSettingsSummary{Networks: endpoints(rec.HostConfig.NetworkMode)},
 		Mounts:          mountPoints(rec.HostConfig, vp),
 	}

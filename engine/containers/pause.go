@@ -6,6 +6,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
+	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 )
 
@@ -41,6 +42,10 @@ func (s *Service) Pause(ctx context.Context, ref string) error {
 		return fmt.Errorf("cannot pause container %s: %w", c.id, err)
 	}
 	st.Paused = true
+	if st.Health != nil {
+		// As dockerd, which stops monitoring a paused container.
+		st.Health.Status = container.Unhealthy
+	}
 	s.save(ctx, c)
 	s.publish(c, events.ActionPause, nil)
 	return nil

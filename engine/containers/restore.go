@@ -160,6 +160,7 @@ func (s *Service) adopt(ctx context.Context, c *ctr, task client.Task, dio *cio.
 	c.run, c.lastRun = r, r
 	c.rec.State.Pid = int(task.Pid())
 	c.rec.State.Paused = paused
+	s.startHealth(c, r)
 	s.save(ctx, c)
 	s.wg.Add(1)
 	go s.monitor(c, r, exitC)

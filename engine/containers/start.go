@@ -120,6 +120,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	c.setRunning(int(task.Pid()), time.Now())
 	c.run, c.lastRun = r, r
 	c.exitOnNext, c.manuallyRestarted = false, false
+	s.startHealth(c, r)
 	s.save(ctx, c)
 	s.publishVolumeEvents(c, events.ActionMount)
 	s.publish(c, events.ActionStart, nil)

@@ -48,6 +48,8 @@ type State struct {
 	Error      string
 	StartedAt  time.Time
 	FinishedAt time.Time
+	// Health is the health check's state, nil without a health check.
+	Health *container.Health `json:",omitempty"`
 }
 
 // Containers is the container repository.

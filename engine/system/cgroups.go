@@ -37,6 +37,7 @@ func DetectCgroups(rootless bool) Cgroups {
 	default:
 		c.Warnings = append(c.Warnings, "WARNING: this host uses cgroup v1 (or hybrid), which cannot be delegated to an unprivileged user: containers run without cgroup limits; --memory, --cpus, --pids-limit and other resource limits are discarded with a warning")
 	}
+	c.Warnings = append(c.Warnings, "WARNING: container stats are measured from /proc: docker stats shows the CPU time, resident memory, I/O and network of each container's processes rather than cgroup accounting, and the memory limit shown is the host's memory")
 	return c
 }
 
