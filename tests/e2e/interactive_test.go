@@ -105,18 +105,7 @@ func TestRunInteractiveTTY(t *testing.T) {
 
 	// Ctrl-D on an empty line ends the shell, the container and the CLI.
 	term.send(t, "\x04")
-	select {
-	case err := <-exited:
-		if err != nil {
-			var exitErr *exec.ExitError
-			if errors.As(err, &exitErr) {
-				t.Fatalf("docker run -it exited with %d after Ctrl-D, want 0", exitErr.ExitCode())
-			}
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("docker run -it did not exit within 10s of Ctrl-D")
-	}
+	waitExit(t, exited, 0, "docker run -it after Ctrl-D")
 }
 
 // TestDetachAndAttach leaves a `docker run -it` session with the detach keys
@@ -129,7 +118,7 @@ func TestDetachAndAttach(t *testing.T) {
 	term.send(t, "export MARK=still-here\r")
 	term.expect(t, "/ # ")
 	term.send(t, "\x10\x11")
-	waitExit(t, exited, "docker run -it after the detach keys")
+	waitExit(t, exited, 0, "docker run -it after the detach keys")
 	if got := inspect(t, "detachable", "{{.State.Running}}"); got != "true" {
 		t.Fatalf("after detaching, State.Running is %q, want true", got)
 	}
@@ -138,15 +127,7 @@ func TestDetachAndAttach(t *testing.T) {
 	term.send(t, "echo $MARK\r")
 	term.expect(t, "\r\nstill-here\r\n")
 	term.send(t, "exit 6\r")
-	select {
-	case err := <-exited:
-		var exitErr *exec.ExitError
-		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 6 {
-			t.Fatalf("docker attach ended with %v, want exit status 6 (the shell's)", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("docker attach did not end within 10s of the shell's exit")
-	}
+	waitExit(t, exited, 6, "docker attach after the shell's exit 6")
 	if got := inspect(t, "detachable", "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 6" {
 		t.Fatalf("after exit 6, the container is %q, want \"exited 6\"", got)
 	}
@@ -172,12 +153,21 @@ func startTerminal(t *testing.T, args ...string) (*terminal, <-chan error) {
 	return term, exited
 }
 
-func waitExit(t *testing.T, exited <-chan error, what string) {
+// waitExit waits (boundedly) for the CLI started by startTerminal to end
+// with exit status want.
+func waitExit(t *testing.T, exited <-chan error, want int, what string) {
 	t.Helper()
 	select {
 	case err := <-exited:
-		if err != nil {
-			t.Fatalf("%s: %v, want exit status 0", what, err)
+		got := 0
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			got = exitErr.ExitCode()
+		} else if err != nil {
+			t.Fatalf("%s: %v, want exit status %d", what, err, want)
+		}
+		if got != want {
+			t.Fatalf("%s: exit status %d, want %d", what, got, want)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatalf("%s: still running after 10s", what)
