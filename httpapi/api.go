@@ -34,6 +34,8 @@ type Options struct {
 	Stats StatsBackend
 	// DiskUsage serves GET /system/df; nil: it answers 501.
 	DiskUsage DiskUsageBackend
+	// Networks serves /networks; nil: those routes answer 501.
+	Networks NetworksBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -51,6 +53,7 @@ type server struct {
 	containersMore ContainersMoreBackend
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
+	networks       NetworksBackend
 }
 
 // route is one line of a resource's route table.
@@ -76,6 +79,7 @@ func New(opts Options) http.Handler {
 		containersMore: opts.ContainersMore,
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
+		networks:       opts.Networks,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -91,6 +95,7 @@ func New(opts Options) http.Handler {
 		s.volumeRoutes(),
 		s.containerMoreRoutes(),
 		s.containerStatsRoutes(),
+		s.networkRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

@@ -96,6 +96,11 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 	if err != nil {
 		return nil, err
 	}
+	nets, err := buildNetworks(ctx, st, bus, p)
+	if err != nil {
+		return nil, fmt.Errorf("networks: %w", err)
+	}
+	e.closers = append(e.closers, func(context.Context) { nets.Close() })
 	cgroups := system.DetectCgroups(true)
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
@@ -105,6 +110,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		Images:      imgs,
 		Volumes:     vols,
+		Network:     nets,
 		StateDir:    p.StateDir,
 		DataDir:     p.DataDir,
 		Rootless:    !cgroups.Limits,
@@ -115,6 +121,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 	}
 	imgs.SetContainerUsage(ctrs)
 	vols.SetContainerUsage(ctrs)
+	nets.SetContainers(ctrs)
 	if err := ctrs.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("restoring containers: %w", err)
 	}
@@ -153,6 +160,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Exec:          ctrs,
 		Archive:       ctrs,
 		Volumes:       vols,
+		Networks:      nets,
 		ServerVersion: version,
 
 		ContainersMore: ctrs,

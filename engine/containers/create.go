@@ -51,6 +51,12 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if err != nil {
 		return nil, err
 	}
+	if err := s.opts.Network.CheckCreate(ctx, hc, nc); err != nil {
+		return nil, err
+	}
+	if hc.NetworkMode.IsHost() && len(hc.PortBindings) > 0 {
+		warnings = append(warnings, "Published ports are discarded when using host network mode")
+	}
 	if cfg.Image == "" {
 		return nil, errdefs.ErrInvalidArgument.WithMessage("no image specified")
 	}

@@ -95,11 +95,17 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		return s.startFailed(ctx, c, err)
 	}
 	if usesNetworker(rec.HostConfig) {
-		cleanup, err := s.opts.Network.Attach(ctx, c.id, fmt.Sprintf("/proc/%d/ns/net", task.Pid()), rec.HostConfig)
+		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
+		att, err := s.opts.Network.Attach(ctx, NetworkRequest{
+			ID: c.id, Name: rec.Name, NetNS: fmt.Sprintf("/proc/%d/ns/net", task.Pid()),
+			Config: rec.Config, HostConfig: rec.HostConfig, Networking: rec.NetworkingConfig,
+		})
 		if err != nil {
-			return abort(fmt.Errorf("failed to set up container networking: %w", err))
+			return abort(err)
 		}
-		r.netCleanup = cleanup
+		if err := s.writeNetworkedEtcFiles(c.id, rec.Config, rec.HostConfig, att); err != nil {
+			return abort(fmt.Errorf("writing the container's /etc files: %w", err))
+		}
 	}
 	exitC, err := task.Wait(ctx)
 	if err != nil {

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roostd/roost/rootless"
 )
 
 // TestCheckMissing runs `roostd check` from a directory without the pinned
@@ -50,7 +52,7 @@ func TestCheckMissing(t *testing.T) {
 			missing = append(missing, line)
 		}
 	}
-	for _, b := range []string{"roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc"} {
+	for _, b := range rootless.PinnedBinaries {
 		want := "MISSING  " + filepath.Join(dir, b) + " is missing"
 		found := false
 		for _, line := range missing {
