@@ -90,6 +90,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		Containerd:         &system.ContainerdInfo{Address: o.ContainerdAddr, Namespaces: system.ContainerdNamespaces{Containers: o.Namespace, Plugins: o.Namespace}},
 		Warnings:           o.Cgroups.Warnings,
 	}
+	info.Plugins.Network = []string{"bridge", "host", "null"}
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	if o.EventsListeners != nil {

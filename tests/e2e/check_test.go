@@ -64,7 +64,7 @@ func TestCheckMissing(t *testing.T) {
 			t.Errorf("roostd check does not report %s with its fix:\n%s", b, stdout.String())
 		}
 	}
-	if len(missing) != 5 {
-		t.Errorf("roostd check reports %d MISSING lines, want only the 5 binaries:\n%s", len(missing), stdout.String())
+	if len(missing) != len(rootless.PinnedBinaries) {
+		t.Errorf("roostd check reports %d MISSING lines, want only the %d binaries:\n%s", len(missing), len(rootless.PinnedBinaries), stdout.String())
 	}
 }
