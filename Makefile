@@ -14,7 +14,7 @@ ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd)
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
-  bin/cni-bridge bin/cni-static
+  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd
 
 .PHONY: all deps run test unit e2e bench clean busybox.tar
 
@@ -61,6 +61,13 @@ bin/cni-bridge: go.mod
 
 bin/cni-static: go.mod
 	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/ipam/static
+
+# bypass4netns (opt-in fast path for container sockets) links libseccomp.
+bin/bypass4netns: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/rootless-containers/bypass4netns/cmd/bypass4netns
+
+bin/bypass4netnsd: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/rootless-containers/bypass4netns/cmd/bypass4netnsd
 
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.

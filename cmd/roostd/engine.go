@@ -96,11 +96,17 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 	if err != nil {
 		return nil, err
 	}
-	nets, err := buildNetworks(ctx, st, bus, p)
+	nets, bypass, err := buildNetworks(ctx, cfg, st, bus, p)
 	if err != nil {
 		return nil, fmt.Errorf("networks: %w", err)
 	}
-	e.closers = append(e.closers, func(context.Context) { nets.Close() })
+	e.closers = append(e.closers, func(context.Context) {
+		nets.Close()
+		if bypass != nil && !cfg.LiveRestore {
+			// The containers it served are stopped by now.
+			bypass.Shutdown()
+		}
+	})
 	cgroups := system.DetectCgroups(true)
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/engine/events"
 	"github.com/roostd/roost/engine/networks"
 	"github.com/roostd/roost/engine/store"
@@ -22,22 +23,29 @@ const slirpResolver = "10.0.2.3:53"
 // buildNetworks wires the network service to the keeper's namespace: the
 // CNI plugins next to roostd, RootlessKit's port driver, iptables and the
 // DNS servers inside the detached network namespace.
-func buildNetworks(ctx context.Context, st *store.Store, bus *events.Bus, p rootless.Paths) (*networks.Service, error) {
+func buildNetworks(ctx context.Context, cfg *config.Config, st *store.Store, bus *events.Bus, p rootless.Paths) (*networks.Service, *netstack.Bypass, error) {
 	self, err := os.Executable()
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	pluginDir := filepath.Dir(self)
 	if _, err := os.Stat(filepath.Join(pluginDir, netstack.BridgePlugin)); err != nil {
-		return nil, fmt.Errorf("the CNI plugins are not next to %s (%v): run make", self, err)
+		return nil, nil, fmt.Errorf("the CNI plugins are not next to %s (%v): run make", self, err)
 	}
 	netNS := p.NetNSPath()
 	ports, err := netstack.NewPorts(p.PortDriverSocket())
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	// bypass4netnsd starts with the first container that asks for it.
+	var bypass *netstack.Bypass
+	var bypasser networks.Bypasser
+	if _, err := os.Stat(filepath.Join(pluginDir, netstack.BypassDaemonBinary)); err == nil {
+		bypass = netstack.NewBypass(pluginDir, filepath.Join(p.StateDir, "bypass4netns"))
+		bypasser = bypass
 	}
 	upstream := []string{slirpResolver}
-	return networks.New(ctx, networks.Options{
+	nets, err := networks.New(ctx, networks.Options{
 		Store:   st,
 		Events:  bus,
 		Bridges: netstack.NewBridges(netNS, []string{pluginDir}, filepath.Join(p.StateDir, "cni")),
@@ -52,7 +60,10 @@ func buildNetworks(ctx context.Context, st *store.Store, bus *events.Bus, p root
 		ServeDNS: func(addr netip.Addr, lookup netstack.LookupFunc) (interface{ Close() }, error) {
 			return netstack.ServeDNS(netNS, addr, lookup, upstream)
 		},
+		Bypass:        bypasser,
+		BypassDefault: cfg.Bypass4netns,
 	})
+	return nets, bypass, err
 }
 
 var _ httpapi.NetworksBackend = (*networks.Service)(nil)

@@ -29,6 +29,9 @@ type Config struct {
 	// StorageDriver names the containerd snapshotter: "" picks one (see
 	// StorageDrivers).
 	StorageDriver string `json:"storage-driver,omitempty"`
+	// Bypass4netns gives every container on a bridge network bypass4netns
+	// unless its label io.roost.net.bypass4netns=false refuses it.
+	Bypass4netns bool `json:"bypass4netns,omitempty"`
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -102,7 +105,7 @@ func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
 
 func knownKeys() map[string]bool {
 	keys := map[string]bool{}
-	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x"})
+	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x", Bypass4netns: true})
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	for k := range m {

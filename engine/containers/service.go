@@ -39,8 +39,14 @@ type ImageResolver interface {
 // Networker connects containers to their networks.
 type Networker interface {
 	// CheckCreate validates a new container's networks and published
-	// ports (errors are dockerd's, in errdefs classes).
-	CheckCreate(ctx context.Context, hc *container.HostConfig, nc *network.NetworkingConfig) error
+	// ports (errors are dockerd's, in errdefs classes). It may add labels
+	// to cfg that record the networker's choices (bypass4netns).
+	CheckCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig) error
+	// SeccompListener is the seccomp notification socket the container's
+	// spec must name, "" for none.
+	SeccompListener(id string, cfg *container.Config) string
+	// Prepare runs before the task is created (NetNS is still empty).
+	Prepare(ctx context.Context, req NetworkRequest) error
 	// Attach runs between task create and task start, with the path of
 	// the task's network namespace.
 	Attach(ctx context.Context, req NetworkRequest) (*NetworkAttachment, error)
@@ -236,9 +242,13 @@ func (nopPublisher) Publish(events.Type, events.Action, events.Actor) {}
 
 type nopNetworker struct{}
 
-func (nopNetworker) CheckCreate(context.Context, *container.HostConfig, *network.NetworkingConfig) error {
+func (nopNetworker) CheckCreate(context.Context, *container.Config, *container.HostConfig, *network.NetworkingConfig) error {
 	return nil
 }
+
+func (nopNetworker) SeccompListener(string, *container.Config) string { return "" }
+
+func (nopNetworker) Prepare(context.Context, NetworkRequest) error { return nil }
 
 func (nopNetworker) Detach(context.Context, string) error { return nil }
 

@@ -39,9 +39,13 @@ func (f *fakeNet) Detach(_ context.Context, id string) error {
 	return nil
 }
 
-func (f *fakeNet) CheckCreate(context.Context, *container.HostConfig, *network.NetworkingConfig) error {
+func (f *fakeNet) CheckCreate(context.Context, *container.Config, *container.HostConfig, *network.NetworkingConfig) error {
 	return nil
 }
+
+func (f *fakeNet) SeccompListener(string, *container.Config) string { return "" }
+
+func (f *fakeNet) Prepare(context.Context, NetworkRequest) error { return nil }
 
 func (f *fakeNet) Settings(string) *container.NetworkSettings { return nil }
 

@@ -80,8 +80,18 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		return s.startFailed(ctx, c, fmt.Errorf("opening the container's FIFOs: %w", err))
 	}
+	netReq := NetworkRequest{ID: c.id, Name: rec.Name, Config: rec.Config, HostConfig: rec.HostConfig, Networking: rec.NetworkingConfig}
+	if usesNetworker(rec.HostConfig) {
+		if err := s.opts.Network.Prepare(ctx, netReq); err != nil {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+			return s.startFailed(ctx, c, err)
+		}
+	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
+		if usesNetworker(rec.HostConfig) {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+		}
 		return s.startFailed(ctx, c, fmt.Errorf("failed to create task for container: %s", err))
 	}
 	r := &run{task: task, io: dio, outputDone: make(chan struct{}), exited: make(chan struct{}), netCleanup: func() error { return nil }}
@@ -96,10 +106,8 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	}
 	if usesNetworker(rec.HostConfig) {
 		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
-		att, err := s.opts.Network.Attach(ctx, NetworkRequest{
-			ID: c.id, Name: rec.Name, NetNS: fmt.Sprintf("/proc/%d/ns/net", task.Pid()),
-			Config: rec.Config, HostConfig: rec.HostConfig, Networking: rec.NetworkingConfig,
-		})
+		netReq.NetNS = fmt.Sprintf("/proc/%d/ns/net", task.Pid())
+		att, err := s.opts.Network.Attach(ctx, netReq)
 		if err != nil {
 			return abort(err)
 		}

@@ -38,11 +38,16 @@ var _ containers.Networker = (*Service)(nil)
 
 // CheckCreate validates the networks and published ports of a new
 // container.
-func (s *Service) CheckCreate(ctx context.Context, hc *container.HostConfig, nc *network.NetworkingConfig) error {
+func (s *Service) CheckCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig) error {
 	if _, err := forwardsFor(&container.Config{}, hc); err != nil {
 		return err
 	}
 	mode := hc.NetworkMode
+	if !mode.IsHost() && !mode.IsNone() && !mode.IsContainer() {
+		if err := s.checkBypass(cfg, hc); err != nil {
+			return err
+		}
+	}
 	if mode.IsHost() || mode.IsNone() || mode.IsContainer() {
 		if nc != nil && len(nc.EndpointsConfig) > 1 {
 			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("container cannot be connected to multiple networks with one of the networks in %s mode", mode.NetworkName()))
@@ -165,7 +170,18 @@ func (s *Service) Attach(ctx context.Context, req containers.NetworkRequest) (*c
 			return nil, err
 		}
 	}
-	if len(fwds) > 0 {
+	s.mu.Lock()
+	pub := s.ports[req.ID]
+	s.mu.Unlock()
+	if pub != nil && pub.bypass {
+		// bypass4netns binds the published ports itself; keep them with
+		// the endpoint for after a restart of roostd.
+		eps[0].rec.Bypass, eps[0].rec.Ports = true, pub.bindings
+		if err := s.store.PutEndpoint(ctx, &eps[0].rec); err != nil {
+			s.Detach(ctx, req.ID)
+			return nil, err
+		}
+	} else if len(fwds) > 0 {
 		if err := s.publishPorts(ctx, req.ID, req.Name, eps[0], fwds); err != nil {
 			s.Detach(ctx, req.ID)
 			return nil, err

@@ -34,6 +34,7 @@ type portReq struct {
 type published struct {
 	ids      []int
 	bindings network.PortMap
+	bypass   bool // bypass4netns binds the ports, not the port driver
 }
 
 // forwardsFor reads the container's published ports: -p (PortBindings)
@@ -217,6 +218,9 @@ func (s *Service) unpublishPorts(ctx context.Context, id string) error {
 	if pub == nil {
 		return nil
 	}
+	if pub.bypass && s.opts.Bypass != nil {
+		return s.opts.Bypass.Stop(ctx, id)
+	}
 	var errs []error
 	for _, fid := range pub.ids {
 		errs = append(errs, s.opts.Ports.Remove(ctx, fid))
@@ -241,6 +245,11 @@ func (s *Service) portMap(id string) network.PortMap {
 func (s *Service) restorePorts(ctx context.Context) error {
 	if s.opts.Ports == nil {
 		return nil
+	}
+	for cid, eps := range s.eps {
+		if len(eps) > 0 && eps[0].rec.Bypass {
+			s.ports[cid] = &published{bypass: true, bindings: eps[0].rec.Ports}
+		}
 	}
 	fwds, err := s.opts.Ports.List(ctx)
 	if err != nil {

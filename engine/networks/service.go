@@ -82,6 +82,11 @@ type Options struct {
 	// nothing (tests).
 	Masquerade   func(subnet, bridge string) error
 	Unmasquerade func(subnet, bridge string) error
+	// Bypass runs bypass4netns; nil: containers cannot ask for it.
+	Bypass Bypasser
+	// BypassDefault gives bypass4netns to every container that does not
+	// refuse it with its label (daemon.json's bypass4netns).
+	BypassDefault bool
 	// ServeDNS starts a network's DNS server; nil starts none (tests).
 	ServeDNS func(addr netip.Addr, lookup netstack.LookupFunc) (interface{ Close() }, error)
 }

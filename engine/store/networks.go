@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/mattn/go-sqlite3"
+	"github.com/moby/moby/api/types/network"
 )
 
 // Network is the durable record of one network.
@@ -45,6 +46,11 @@ type Endpoint struct {
 	MAC           string
 	Aliases       []string
 	DNSNames      []string
+	// Bypass marks a container whose published ports are bypass4netns'
+	// host sockets rather than the port driver's; Ports are then kept
+	// here for after a restart of roostd.
+	Bypass bool            `json:",omitempty"`
+	Ports  network.PortMap `json:",omitempty"`
 }
 
 // Networks is the network repository.

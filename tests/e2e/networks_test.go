@@ -228,3 +228,34 @@ func TestContainerReachesOutside(t *testing.T) {
 		}
 	}
 }
+
+// TestBypass4netns: with the label, the container's sockets are host
+// sockets: a published port is bound by the container's own process on
+// the host, so a client on the host's loopback is seen as 127.0.0.1 (the
+// port driver would show the bridge's gateway), and stopping the
+// container stops its bypass4netns.
+func TestBypass4netns(t *testing.T) {
+	needNetecho(t)
+	removeOnCleanup(t, "nets-bypass")
+	dockerOK(t, "run", "-d", "--name", "nets-bypass", "--label", "io.roost.net.bypass4netns=true", "-p", "28094:7", netechoImage, "-tcp", ":7")
+	if got := dockerOK(t, "port", "nets-bypass", "7/tcp"); !strings.Contains(got, "0.0.0.0:28094") {
+		t.Fatalf("docker port: %q", got)
+	}
+	if line := readFirstLine(t, "127.0.0.1:28094"); line != "peer 127.0.0.1" {
+		t.Fatalf("the container saw %q, want peer 127.0.0.1 (a host socket)", line)
+	}
+	dockerOK(t, "rm", "-f", "nets-bypass")
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:28094", time.Second); err == nil {
+		c.Close()
+		t.Fatal("port 28094 still answers after the container is gone")
+	}
+
+	r := docker(t, "run", "--rm", "--label", "io.roost.net.bypass4netns=maybe", "busybox", "true")
+	if r.Err == nil || !strings.Contains(r.Stderr, `invalid label io.roost.net.bypass4netns="maybe"`) {
+		t.Fatalf("a bad label value: %v", r)
+	}
+	r = docker(t, "run", "--rm", "--label", "io.roost.net.bypass4netns=true", "-p", "127.0.0.1:28096:7", "busybox", "true")
+	if r.Err == nil || !strings.Contains(r.Stderr, "bypass4netns publishes 7/tcp on every host address") {
+		t.Fatalf("a host IP with bypass4netns: %v", r)
+	}
+}
