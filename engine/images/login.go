@@ -21,7 +21,8 @@ import (
 // to … failed with status: 401 Unauthorized".
 func (s *Service) Login(ctx context.Context, auth registry.AuthConfig) (*registry.AuthResponse, error) {
 	host := loginHost(auth.ServerAddress)
-	hosts, err := s.hosts(ctx, &auth)(host)
+	// A login is for the registry itself, never its mirrors.
+	hosts, err := s.registryHosts(ctx, &auth, false)(host)
 	if err != nil {
 		return nil, err
 	}

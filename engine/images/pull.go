@@ -16,12 +16,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/semaphore"
 )
-
-// maxConcurrentDownloads is how many layers of one pull download at once:
-// dockerd's default for max-concurrent-downloads.
-const maxConcurrentDownloads = 3
 
 // PullOptions are the options of Pull.
 type PullOptions struct {
@@ -101,6 +96,11 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions) error 
 	}
 	out.message(tagOrDigest, "Pulling from "+reference.Path(named))
 
+	// A second pull of what another pull is fetching waits for it, then
+	// finds the content there: each layer is downloaded once.
+	unlock := s.pulls.lock(target.Digest.String())
+	defer unlock()
+
 	// An image whose content is all there already shows no layers at all.
 	available, _, _, missing, err := cimages.Check(ctx, s.content(), target, platform)
 	tr := newPullTracker(out, err == nil && available && len(missing) == 0)
@@ -175,7 +175,7 @@ func (s *Service) fetch(ctx context.Context, named reference.Named, target ocisp
 			Applier:                 tr.applier(s.client.DiffService()),
 		}),
 		unpack.WithFetchAllContent(),
-		unpack.WithLimiter(semaphore.NewWeighted(maxConcurrentDownloads)),
+		unpack.WithLimiter(s.downloads),
 	)
 	if err != nil {
 		return err
