@@ -30,8 +30,8 @@ type PullOptions struct {
 	Progress ProgressFunc
 }
 
-// Pull fetches ref (name:tag or name@digest; a bare name means its
-// "latest" tag) from its registry into the content store, unpacks it into
+// Pull fetches ref (name:tag or name@digest; a bare name means every tag
+// of the repository, as with dockerd) from its registry into the content store, unpacks it into
 // the service's snapshotter and names it ref, as `docker pull` does. A
 // name the image had before is moved; the image it named stays, untagged.
 //
@@ -47,7 +47,9 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions) error 
 	if err != nil {
 		return invalidReference(err)
 	}
-	named = reference.TagNameOnly(named)
+	if reference.IsNameOnly(named) {
+		return s.pullAllTags(ctx, named, opts)
+	}
 	out := &progressOut{fn: opts.Progress}
 	platform := s.platform
 	if opts.Platform != nil {

@@ -44,3 +44,17 @@ func TestRegistriesInsecure(t *testing.T) {
 		t.Error("changing the returned config changed the service's")
 	}
 }
+
+func TestNextLink(t *testing.T) {
+	cases := map[string][]string{
+		"":                              nil,
+		"/v2/r/tags/list?n=1&last=a":    {`</v2/r/tags/list?n=1&last=a>; rel="next"`},
+		"/b":                            {`</a>; rel="prev", </b>; rel="next"`},
+		"https://r.example/v2/x?last=z": {`<https://r.example/v2/x?last=z>;rel=next`},
+	}
+	for want, headers := range cases {
+		if got := nextLink(headers); got != want {
+			t.Errorf("nextLink(%q) = %q, want %q", headers, got, want)
+		}
+	}
+}
