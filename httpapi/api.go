@@ -34,6 +34,9 @@ type Options struct {
 	Stats StatsBackend
 	// DiskUsage serves GET /system/df; nil: it answers 501.
 	DiskUsage DiskUsageBackend
+	// Registry serves GET /images/search and GET /distribution/{name}/json;
+	// nil: they answer 501.
+	Registry RegistryBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -51,6 +54,7 @@ type server struct {
 	containersMore ContainersMoreBackend
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
+	registry       RegistryBackend
 }
 
 // route is one line of a resource's route table.
@@ -76,6 +80,7 @@ func New(opts Options) http.Handler {
 		containersMore: opts.ContainersMore,
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
+		registry:       opts.Registry,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -86,6 +91,7 @@ func New(opts Options) http.Handler {
 		s.containerRoutes(),
 		s.imageRoutes(),
 		s.authRoutes(),
+		s.registryRoutes(),
 		s.execRoutes(),
 		s.archiveRoutes(),
 		s.volumeRoutes(),

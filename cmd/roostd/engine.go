@@ -160,6 +160,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		ContainersMore: ctrs,
 		Stats:          ctrs,
 		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
+		Registry:       imgs,
 	})
 	return e, nil
 }

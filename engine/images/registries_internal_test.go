@@ -58,3 +58,19 @@ func TestNextLink(t *testing.T) {
 		}
 	}
 }
+
+func TestSplitSearchTerm(t *testing.T) {
+	for term, want := range map[string][2]string{
+		"busybox":                  {"index.docker.io", "busybox"},
+		"me/busybox":               {"index.docker.io", "me/busybox"},
+		"127.0.0.1:5000/busy":      {"127.0.0.1:5000", "busy"},
+		"localhost/a/b":            {"localhost", "a/b"},
+		"reg.example/x":            {"reg.example", "x"},
+		"docker.io/library/busy":   {"index.docker.io", "library/busy"},
+		"index.docker.io/me/thing": {"index.docker.io", "me/thing"},
+	} {
+		if i, r := splitSearchTerm(term); i != want[0] || r != want[1] {
+			t.Errorf("splitSearchTerm(%q) = %q, %q; want %q", term, i, r, want)
+		}
+	}
+}

@@ -96,10 +96,10 @@ func listTags(ctx context.Context, h docker.RegistryHost, repo string) ([]string
 	return all, nil
 }
 
-// registryGet sends GET url to one endpoint, answering its
-// authentication challenge once. A status other than 200 is an error
-// classified as registryError does.
-func registryGet(ctx context.Context, h docker.RegistryHost, u string) (*http.Response, error) {
+// authorizedGet sends GET url to one endpoint, answering its
+// authentication challenge once, and returns the response whatever its
+// status.
+func authorizedGet(ctx context.Context, h docker.RegistryHost, u string) (*http.Response, error) {
 	get := func() (*http.Response, error) {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 		if err != nil {
@@ -126,9 +126,18 @@ func registryGet(ctx context.Context, h docker.RegistryHost, u string) (*http.Re
 		if err := h.Authorizer.AddResponses(ctx, []*http.Response{resp}); err != nil {
 			return nil, err
 		}
-		if resp, err = get(); err != nil {
-			return nil, err
-		}
+		return get()
+	}
+	return resp, nil
+}
+
+// registryGet sends GET url to one endpoint, answering its
+// authentication challenge once. A status other than 200 is an error
+// classified as registryError does.
+func registryGet(ctx context.Context, h docker.RegistryHost, u string) (*http.Response, error) {
+	resp, err := authorizedGet(ctx, h, u)
+	if err != nil {
+		return nil, err
 	}
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil
