@@ -31,14 +31,13 @@ const hubHost = "docker.io"
 // registries is the daemon.json registry configuration, checked.
 type registries struct {
 	mirrors  []*url.URL
-	insecure map[string]bool // host[:port]
-	networks []netip.Prefix  // loopback included
+	networks []netip.Prefix // loopback included
 	info     *registry.ServiceConfig
 }
 
 // newRegistries reads the registry keys; cfg has been validated.
 func newRegistries(cfg rconfig.Registry) *registries {
-	r := &registries{insecure: map[string]bool{}}
+	r := &registries{}
 	info := &registry.ServiceConfig{IndexConfigs: map[string]*registry.IndexInfo{}, Mirrors: []string{}}
 	for _, m := range cfg.Mirrors {
 		norm, err := rconfig.ValidateMirror(m)
@@ -57,7 +56,6 @@ func newRegistries(cfg rconfig.Registry) *registries {
 		case err != nil:
 			continue
 		case host != "":
-			r.insecure[host] = true
 			info.IndexConfigs[host] = &registry.IndexInfo{Name: host, Mirrors: []string{}, Secure: false}
 		case !slices.Contains(r.networks, network):
 			r.networks = append(r.networks, network)
@@ -87,8 +85,10 @@ func (r *registries) serviceConfig() *registry.ServiceConfig {
 // listed by name, or one of its addresses is in an insecure network, as
 // dockerd decides.
 func (r *registries) isInsecure(host string) bool {
-	if r.insecure[host] {
-		return true
+	// A registry listed by name is decided by its entry (Docker Hub's says
+	// secure), without a DNS lookup.
+	if ic, ok := r.info.IndexConfigs[host]; ok {
+		return !ic.Secure
 	}
 	if len(r.networks) == 0 {
 		return false
