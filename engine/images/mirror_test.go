@@ -199,3 +199,49 @@ func TestPullHangingRegistry(t *testing.T) {
 		t.Errorf("error %v is NotFound; a silent registry is not a missing image", err)
 	}
 }
+
+// TestPushLimit: with max-concurrent-uploads 1 the blobs of a push go up
+// one after another.
+func TestPushLimit(t *testing.T) {
+	reg := regtest.StartT(t, regtest.Options{})
+	target, _ := url.Parse(reg.URL())
+	rp := httputil.NewSingleHostReverseProxy(target)
+	var mu sync.Mutex
+	running, most, uploads := 0, 0, 0
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// An upload ends with the PUT that names the digest.
+		if r.Method == http.MethodPut && strings.Contains(r.URL.Path, "/blobs/uploads/") {
+			mu.Lock()
+			running++
+			uploads++
+			most = max(most, running)
+			mu.Unlock()
+			time.Sleep(200 * time.Millisecond)
+			defer func() {
+				mu.Lock()
+				running--
+				mu.Unlock()
+			}()
+		}
+		rp.ServeHTTP(w, r)
+	}))
+	t.Cleanup(proxy.Close)
+	f := newFixtureWith(t, images.Options{Registry: config.Registry{MaxConcurrentUploads: 1}})
+	ctx := context.Background()
+	f.loadMulti(t, "example.com/multi:1")
+	repo := strings.TrimPrefix(proxy.URL, "http://") + "/me/limited"
+	if err := f.svc.Tag(ctx, "example.com/multi:1", repo, "1"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.svc.Push(ctx, repo, "1", images.PushOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if uploads < 3 {
+		t.Errorf("%d blobs uploaded, want the two layers and the config", uploads)
+	}
+	if most != 1 {
+		t.Errorf("%d uploads ran at once, want 1 (max-concurrent-uploads)", most)
+	}
+}
