@@ -97,7 +97,10 @@ func (s *Service) searchIndex(ctx context.Context, index, term string, limit int
 	u := endpoint + "search?q=" + url.QueryEscape(term) + "&n=" + strconv.Itoa(limit)
 	resp, err := authorizedGet(ctx, h, u)
 	if err != nil {
-		if errdefs.IsCanceled(err) || errdefs.IsDeadlineExceeded(err) || ctx.Err() != nil {
+		// dockerd checks another registry's endpoint first and calls one
+		// that does not answer invalid; Docker Hub's is taken as valid, so
+		// its failure is the daemon's.
+		if index == officialIndex || errdefs.IsCanceled(err) || errdefs.IsDeadlineExceeded(err) || ctx.Err() != nil {
 			return nil, err
 		}
 		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid registry endpoint %s: %v", endpoint, err))

@@ -3,6 +3,7 @@ package images_test
 import (
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -143,5 +144,21 @@ func TestDistributionInspect(t *testing.T) {
 	}
 	if _, err := f.svc.DistributionInspect(ctx, strings.Repeat("a", 64), nil); err == nil || err.Error() != "no manifest found for full image ID" {
 		t.Errorf("an image ID: %v", err)
+	}
+}
+
+// TestSearchUnreachable: a registry that does not answer is an invalid
+// endpoint, the user's to fix.
+func TestSearchUnreachable(t *testing.T) {
+	f := newFixture(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	_, err = f.svc.Search(context.Background(), images.SearchOptions{Term: addr + "/x"})
+	if !errdefs.IsInvalidArgument(err) || !strings.HasPrefix(err.Error(), "invalid registry endpoint https://"+addr+"/v1/: ") {
+		t.Errorf("Search of a closed port = %v, want InvalidArgument invalid registry endpoint…", err)
 	}
 }
