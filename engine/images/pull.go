@@ -31,9 +31,10 @@ type PullOptions struct {
 }
 
 // Pull fetches ref (name:tag or name@digest; a bare name means every tag
-// of the repository, as with dockerd) from its registry into the content store, unpacks it into
-// the service's snapshotter and names it ref, as `docker pull` does. A
-// name the image had before is moved; the image it named stays, untagged.
+// of the repository, as with dockerd) from its registry into the content
+// store, unpacks it into the service's snapshotter and names it ref, as
+// `docker pull` does. A name the image had before is moved; the image it
+// named stays, untagged.
 //
 // The progress lines are dockerd's: "Pulling from …" with the tag as ID,
 // per layer "Pulling fs layer", "Downloading", "Download complete",
@@ -100,7 +101,10 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions) error 
 
 	// A second pull of what another pull is fetching waits for it, then
 	// finds the content there: each layer is downloaded once.
-	unlock := s.pulls.lock(target.Digest.String())
+	unlock, err := s.pulls.lock(ctx, target.Digest.String())
+	if err != nil {
+		return err
+	}
 	defer unlock()
 
 	// An image whose content is all there already shows no layers at all.
