@@ -36,6 +36,9 @@ type Options struct {
 	DiskUsage DiskUsageBackend
 	// Networks serves /networks; nil: those routes answer 501.
 	Networks NetworksBackend
+	// Registry serves GET /images/search and GET /distribution/{name}/json;
+	// nil: they answer 501.
+	Registry RegistryBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -54,6 +57,7 @@ type server struct {
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
 	networks       NetworksBackend
+	registry       RegistryBackend
 }
 
 // route is one line of a resource's route table.
@@ -80,6 +84,7 @@ func New(opts Options) http.Handler {
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
 		networks:       opts.Networks,
+		registry:       opts.Registry,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -90,6 +95,7 @@ func New(opts Options) http.Handler {
 		s.containerRoutes(),
 		s.imageRoutes(),
 		s.authRoutes(),
+		s.registryRoutes(),
 		s.execRoutes(),
 		s.archiveRoutes(),
 		s.volumeRoutes(),

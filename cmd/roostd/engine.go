@@ -91,6 +91,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		// Docker's certs.d layout, in the user's config dir.
 		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
+		Registry: cfg.Registry,
 	})
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
 	if err != nil {
@@ -157,6 +158,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Counter:         counter{ctrs: ctrs, imgs: imgs},
 		Components:      containerdVersion{ctrdVersion},
 		EventsListeners: bus.Subscribers,
+		Registry:        imgs.RegistryConfig,
 	})
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,
@@ -172,6 +174,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		ContainersMore: ctrs,
 		Stats:          ctrs,
 		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
+		Registry:       imgs,
 	})
 	return e, nil
 }
