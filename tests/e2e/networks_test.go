@@ -5,7 +5,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,5 +259,66 @@ func TestBypass4netns(t *testing.T) {
 	r = docker(t, "run", "--rm", "--label", "io.roost.net.bypass4netns=true", "-p", "127.0.0.1:28096:7", "busybox", "true")
 	if r.Err == nil || !strings.Contains(r.Stderr, "bypass4netns publishes 7/tcp on every host address") {
 		t.Fatalf("a host IP with bypass4netns: %v", r)
+	}
+}
+
+// namespaceState is what the engine's network namespace holds: its links,
+// its NAT rules and RootlessKit's published ports.
+func namespaceState(t *testing.T) string {
+	t.Helper()
+	u := harness.user
+	child, err := os.ReadFile(filepath.Join(u.runtimeDir, "roost", "rootlesskit", "child_pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	netns := filepath.Join(u.runtimeDir, "roost", "rootlesskit", "netns")
+	out, err := exec.Command(sbin("nsenter"), "-t", strings.TrimSpace(string(child)), "-m", "--",
+		sbin("nsenter"), "--net="+netns, "sh", "-c", "ip -br link | cut -d' ' -f1 | sort; iptables -w -t nat -S POSTROUTING").CombinedOutput()
+	if err != nil {
+		t.Fatalf("reading the namespace: %v: %s", err, out)
+	}
+	hc := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, "unix", filepath.Join(u.runtimeDir, "roost", "rootlesskit", "api.sock"))
+	}}, Timeout: 5 * time.Second}
+	resp, err := hc.Get("http://rootlesskit/v1/ports")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	ports, _ := io.ReadAll(resp.Body)
+	return string(out) + "ports: " + string(ports)
+}
+
+// TestNetworkFailuresLeaveNothing: a start that fails on a taken port,
+// a network that cannot be created, connecting to or starting on a missing
+// network: each leaves no link, NAT rule or port forward behind.
+func TestNetworkFailuresLeaveNothing(t *testing.T) {
+	needRoostd(t)
+	if os.Geteuid() != 0 {
+		t.Skip("looking into the engine's network namespace needs root (CI runs as root)")
+	}
+	removeOnCleanup(t, "nets-holder", "nets-loser", "nets-lost")
+	dockerOK(t, "run", "-d", "--name", "nets-holder", "-p", "28097:80", "busybox", "httpd", "-f", "-p", "80")
+	before := namespaceState(t)
+	t.Logf("the namespace before:\n%s", before)
+	if r := docker(t, "run", "-d", "--name", "nets-loser", "-p", "28098:80", "-p", "28097:80", "busybox", "httpd", "-f", "-p", "80"); r.Err == nil {
+		t.Fatalf("a taken port: %v", r)
+	}
+	if r := docker(t, "network", "create", "--subnet", "172.17.5.0/24", "nets-overlapping"); r.Err == nil {
+		t.Fatalf("an overlapping subnet: %v", r)
+	}
+	if r := docker(t, "network", "connect", "nets-missing", "nets-holder"); r.Err == nil {
+		t.Fatalf("connect to a missing network: %v", r)
+	}
+	if r := docker(t, "run", "--name", "nets-lost", "--network", "nets-missing", "busybox", "true"); r.Err == nil {
+		t.Fatalf("start on a missing network: %v", r)
+	}
+	if after := namespaceState(t); after != before {
+		t.Fatalf("the namespace changed after failures:\nbefore:\n%s\nafter:\n%s", before, after)
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:28098", time.Second); err == nil {
+		c.Close()
+		t.Fatal("the failed container's other port 28098 is published")
 	}
 }
