@@ -67,3 +67,20 @@ func buildNetworks(ctx context.Context, cfg *config.Config, st *store.Store, bus
 }
 
 var _ httpapi.NetworksBackend = (*networks.Service)(nil)
+
+// networkLabels say in docker info how containers are networked, which
+// dockerd's info has no field for.
+func networkLabels(bypassAvailable, bypassDefault bool) []string {
+	bypass := "unavailable"
+	switch {
+	case bypassAvailable && bypassDefault:
+		bypass = "default"
+	case bypassAvailable:
+		bypass = "opt-in (label " + networks.BypassLabel + "=true)"
+	}
+	return []string{
+		"io.roost.network.outbound=slirp4netns",
+		"io.roost.network.port-driver=builtin (RootlessKit, client source address kept)",
+		"io.roost.network.bypass4netns=" + bypass,
+	}
+}

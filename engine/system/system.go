@@ -49,6 +49,9 @@ type Options struct {
 	// Registry is the registry configuration docker info shows; nil shows
 	// none.
 	Registry func() *registry.ServiceConfig
+	// Labels are the engine's labels docker info lists; roost says there
+	// how containers are networked (io.roost.network.*).
+	Labels []string
 }
 
 // Service answers the system endpoints.
@@ -94,6 +97,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		Warnings:           o.Cgroups.Warnings,
 	}
 	info.Plugins.Network = []string{"bridge", "host", "null"}
+	info.Labels = append([]string{}, o.Labels...)
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	if o.Registry != nil {
