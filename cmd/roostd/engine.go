@@ -159,7 +159,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Components:      containerdVersion{ctrdVersion},
 		EventsListeners: bus.Subscribers,
 		Registry:        imgs.RegistryConfig,
-		Labels:          networkLabels(bypass != nil, cfg.Bypass4netns),
+		Labels:          networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns),
 	})
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,
