@@ -14,9 +14,15 @@ import (
 	"syscall"
 )
 
-// benchUserName is the unprivileged account the engines run as when the
-// bench runs as root: the same one the e2e harness uses, set up the same way.
-const benchUserName = "roosttest"
+// defaultUserName is the unprivileged account the engines run as when the
+// bench runs as root and neither -user nor $ROOST_BENCH_USER names another:
+// the one the e2e harness uses, set up the same way. The lock (see
+// lockAccount) keeps a bench off it while another bench holds it, but not
+// an e2e run, so a bench beside one should pick its own account.
+const defaultUserName = "roosttest"
+
+// userEnv names the account when -user is not given.
+const userEnv = "ROOST_BENCH_USER"
 
 // subIDCount is the size of the subordinate ID range the user gets when it
 // has none yet.

@@ -74,11 +74,11 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		return b, err
 	}
 	if os.Geteuid() == 0 {
-		if b.lock, err = lockAccount(benchUserName); err != nil {
+		if b.lock, err = lockAccount(o.user); err != nil {
 			return b, err
 		}
-		if b.acct, err = dedicatedAccount(benchUserName); err != nil {
-			return b, fmt.Errorf("setting up the user %s: %w", benchUserName, err)
+		if b.acct, err = dedicatedAccount(o.user); err != nil {
+			return b, fmt.Errorf("setting up the user %s: %w", o.user, err)
 		}
 	} else if b.acct, err = callerAccount(b.tmp); err != nil {
 		return b, err

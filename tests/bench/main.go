@@ -4,8 +4,9 @@
 //
 //	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,start] [-o docs/benchmarks.md]
 //
-// As root it runs the engines as the unprivileged user roosttest (set up as
-// the e2e suite does); as anyone else it runs them as the caller.
+// As root it runs the engines as an unprivileged user (-user, default
+// roosttest, set up as the e2e suite does); as anyone else it runs them as
+// the caller.
 package main
 
 import (
@@ -37,6 +38,7 @@ type options struct {
 	binDir        string
 	keep          bool
 	killLeftovers bool
+	user          string // the account the engines run as, when root
 }
 
 func parseFlags() (options, error) {
@@ -47,7 +49,12 @@ func parseFlags() (options, error) {
 	flag.StringVar(&o.out, "o", "docs/benchmarks.md", "write the results as markdown to this file, relative to the repository root (\"\" for none)")
 	flag.StringVar(&o.binDir, "bin", "bin", "directory with roostd, containerd, containerd-shim-runc-v2 and runc, relative to the repository root")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary dir (fixtures, roostd's log)")
-	flag.BoolVar(&o.killLeftovers, "kill-leftovers", false, "as root: kill processes of "+benchUserName+" left by an earlier run instead of stopping")
+	flag.BoolVar(&o.killLeftovers, "kill-leftovers", false, "as root: kill processes of the -user account left by an earlier run instead of stopping")
+	defUser := defaultUserName
+	if u := os.Getenv(userEnv); u != "" {
+		defUser = u
+	}
+	flag.StringVar(&o.user, "user", defUser, "as root: the unprivileged account the engines run as, created if missing (default from $"+userEnv+", else "+defaultUserName+"); ignored as a user")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(flag.Args(), " "))
