@@ -213,6 +213,24 @@ func (a *account) chown(path string) error {
 	return os.Lchown(path, a.uid, a.gid)
 }
 
+// mkdirAll creates dir with mode, and gives every dir it creates to the
+// account.
+func (a *account) mkdirAll(dir string, mode os.FileMode) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	if err := a.mkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, mode); err != nil && !os.IsExist(err) {
+		return err
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return err
+	}
+	return a.chown(dir)
+}
+
 // sbin finds an administration command even when root's PATH lacks /usr/sbin.
 func sbin(name string) string {
 	if p, err := exec.LookPath(name); err == nil {
