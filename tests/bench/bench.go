@@ -84,6 +84,17 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		if b.acct, err = dedicatedAccount(o.user); err != nil {
 			return b, fmt.Errorf("setting up the user %s: %w", o.user, err)
 		}
+		// Every engine's leftovers, not only roostd's: the peers would start
+		// beside them and count them.
+		if busy := allProcs(b.acct.owns); len(busy) > 0 {
+			if !o.killLeftovers {
+				return b, fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", o.user, len(busy), procList(busy))
+			}
+			list := func() []proc { return allProcs(b.acct.owns) }
+			left := killAll(list, 0)
+			killAll(list, lingerTimeout) // wait for them to go
+			fmt.Fprintf(os.Stderr, "bench: killed %d processes of %s left by an earlier run:\n%s\n", len(left), o.user, procList(left))
+		}
 	} else if b.acct, err = callerAccount(b.tmp); err != nil {
 		return b, err
 	}
