@@ -148,6 +148,7 @@ func (p *peer) engine() *engine {
 		tearDown: p.tearDown,
 		restart:  p.restart,
 		procs:    p.procs,
+		roles:    p.roles,
 		version:  p.version,
 	}
 	return p.e
@@ -252,6 +253,30 @@ func (p *peer) exited() bool {
 	default:
 		return false
 	}
+}
+
+// roles names the peer's processes for the report by what they are, as
+// their command lines do not tell RootlessKit's parent from its child nor
+// podman's outer service from the one in its user namespace.
+func (p *peer) roles() map[int]string {
+	m := map[int]string{}
+	for _, pr := range p.procs() {
+		switch {
+		case p.cmd != nil && pr.pid == p.cmd.Process.Pid && p.name == "dockerd":
+			m[pr.pid] = "RootlessKit parent"
+		case p.cmd != nil && pr.pid == p.cmd.Process.Pid:
+			m[pr.pid] = "service (parent)"
+		case pr.comm == "exe":
+			m[pr.pid] = "RootlessKit child"
+		case pr.comm == "podman":
+			m[pr.pid] = "service (in the user namespace)"
+		case pr.comm == "podman pause":
+			m[pr.pid] = "pause (holds the user namespace)"
+		default:
+			m[pr.pid] = pr.comm
+		}
+	}
+	return m
 }
 
 // procs lists the peer's processes: the account's that are in its session
