@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -135,7 +136,9 @@ func run() int {
 	}
 	failed := len(rep.problems) > 0
 	for _, r := range rep.rows {
-		failed = failed || r.err != nil
+		// A peer that is not installed is a row saying so, not a failure.
+		var na notAvailable
+		failed = failed || (r.err != nil && !errors.As(r.err, &na))
 	}
 	if failed {
 		return 1

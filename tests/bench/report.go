@@ -52,7 +52,9 @@ func (r row) cells() (median, p95, min, n string) {
 	var na notAvailable
 	switch {
 	case errors.As(r.err, &na):
-		return na.Error(), "", "", ""
+		// The whole reason, with a daemon's log, is below the table.
+		line, _, _ := strings.Cut(na.Error(), "\n")
+		return strings.ReplaceAll(truncate(line, 160), "|", "\\|"), "", "", ""
 	case r.err != nil:
 		return "failed", "", "", fmt.Sprint(len(r.samples))
 	case len(r.samples) == 0:
@@ -245,13 +247,12 @@ func (rep *report) markdown() []byte {
 	}
 	var failed []row
 	for _, r := range rep.rows {
-		var na notAvailable
-		if r.err != nil && !errors.As(r.err, &na) {
+		if r.err != nil {
 			failed = append(failed, r)
 		}
 	}
 	if len(failed) > 0 {
-		b.WriteString("\n### Failed rows\n\nThese rows were not measured in this run; they have no figures.\n\n")
+		b.WriteString("\n### Rows without figures\n\nThese rows were not measured in this run (a peer not available, or a failure).\n\n")
 		for _, r := range failed {
 			fmt.Fprintf(&b, "- **%s / %s**:\n\n  ```\n%s\n  ```\n", r.workload, r.engine, indent(truncate(r.err.Error(), 2000), "  "))
 		}
@@ -341,8 +342,8 @@ const docHeader = "# Benchmarks\n\n" +
 	"the temporary dir and the daemons' logs), `-kill-leftovers` (kill processes\n" +
 	"of the account an earlier run left behind). An interrupted run writes\n" +
 	"nothing; a row that failed says so instead of giving figures. No figure\n" +
-	"makes the bench fail: it exits 1 only when a row could not be measured or\n" +
-	"something of an engine outlived it.\n\n" +
+	"makes the bench fail: it exits 1 only when a row of an available engine\n" +
+	"could not be measured or something of an engine outlived it.\n\n" +
 	"## What each row means\n\n" +
 	"| row | measures |\n| --- | --- |\n" +
 	"| run | wall time of `docker run --rm busybox true` with the real docker CLI, from exec of the CLI to its exit (CLI start-up, create, attach, start, wait, remove), after `docker load` of the busybox test image and 3 warm-up runs; `-n` runs |\n" +

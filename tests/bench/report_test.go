@@ -55,4 +55,14 @@ func TestReportRatiosAndTargets(t *testing.T) {
 	if _, _, _, n := par.cells(); n != "1 (1/20 runs failed)" {
 		t.Errorf("parallel n cell = %q", n)
 	}
+
+	// A peer that did not start: one line in the table, the log below it.
+	rep.rows = append(rep.rows, row{workload: "set-up", engine: "dockerd", err: notAvailable{"did not start: exit status 1\nits log ends with:\n| a | b |"}})
+	md := string(rep.markdown())
+	if !strings.Contains(md, "| set-up | dockerd | not available (did not start: exit status 1 |") {
+		t.Errorf("the set-up row is not one table line:\n%s", md)
+	}
+	if !strings.Contains(md, "its log ends with:") {
+		t.Errorf("the reason is not below the table:\n%s", md)
+	}
 }
