@@ -63,6 +63,11 @@ func dedicatedAccount(name string) (*account, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The engines are measured rootless; a daemon run as root here would
+	// also be dockerd on the system's paths.
+	if a.uid == 0 {
+		return nil, fmt.Errorf("%s is root: the engines must run as an unprivileged user", name)
+	}
 	a.switched = true
 	a.runtimeDir = fmt.Sprintf("/run/user/%d", a.uid)
 	if err := ensureDir(a.home, 0o755, a.uid, a.gid); err != nil {
