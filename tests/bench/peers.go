@@ -33,7 +33,8 @@ func (e notAvailable) Error() string { return "not available (" + e.why + ")" }
 type peer struct {
 	b    *bench
 	name string
-	// dir holds the peer's XDG dirs: run (XDG_RUNTIME_DIR), data and config.
+	// dir holds the peer's XDG dirs: run (XDG_RUNTIME_DIR), data, config
+	// and cache.
 	dir  string
 	sock string
 	// check says why the peer cannot run here, or "" when it can.
@@ -109,8 +110,11 @@ func podmanPeer(b *bench) *peer {
 		prepare: func(p *peer) error {
 			conf := filepath.Join(p.dir, "config", "containers")
 			files := map[string]string{
-				"containers.conf": "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n",
-				"storage.conf":    "[storage]\ndriver = \"overlay\"\n",
+				// podman keeps its CNI configuration under $HOME whatever
+				// XDG_CONFIG_HOME says.
+				"containers.conf": "[engine]\nruntime = \"runc\"\ncgroup_manager = \"cgroupfs\"\nevents_logger = \"file\"\n" +
+					"[network]\nnetwork_config_dir = \"" + filepath.Join(p.dir, "config", "cni") + "\"\n",
+				"storage.conf": "[storage]\ndriver = \"overlay\"\n",
 			}
 			if err := p.b.acct.mkdirAll(conf, 0o755); err != nil {
 				return err
@@ -161,7 +165,7 @@ func (p *peer) setUp() error {
 	}
 	p.dir = filepath.Join(p.b.tmp, p.name)
 	run := filepath.Join(p.dir, "run")
-	for _, d := range []string{p.dir, run, filepath.Join(p.dir, "data"), filepath.Join(p.dir, "config")} {
+	for _, d := range []string{p.dir, run, filepath.Join(p.dir, "data"), filepath.Join(p.dir, "config"), filepath.Join(p.dir, "cache")} {
 		if err := p.b.acct.mkdirAll(d, 0o700); err != nil {
 			return err
 		}
@@ -199,6 +203,7 @@ func (p *peer) env() []string {
 		"XDG_RUNTIME_DIR=" + filepath.Join(p.dir, "run"),
 		"XDG_DATA_HOME=" + filepath.Join(p.dir, "data"),
 		"XDG_CONFIG_HOME=" + filepath.Join(p.dir, "config"),
+		"XDG_CACHE_HOME=" + filepath.Join(p.dir, "cache"),
 	}
 }
 
