@@ -8,12 +8,13 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 CONTAINERD_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/containerd/v2)
 FUSE_OVERLAYFS_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/fuse-overlayfs-snapshotter/v2)
+BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
 GOBUILD = $(GO) build -trimpath
 GO_SRC = $(shell find $(1) -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod
-ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd)
+ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd buildsvc)
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
-RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc
+RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc bin/buildkitd
 
 .PHONY: all deps run test unit e2e bench clean busybox.tar
 
@@ -52,6 +53,14 @@ bin/containerd-fuse-overlayfs-grpc: go.mod
 	CGO_ENABLED=0 $(GOBUILD) \
 	  -ldflags '-s -w -X github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc/version.Version=$(FUSE_OVERLAYFS_VERSION)' \
 	  -o $@ github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc
+
+# buildkitd runs builds for roostd with its containerd worker; like runc it
+# needs cgo and -tags seccomp for the RUN steps' seccomp profile, and the
+# version ldflag, or it reports v0.0.0+unknown.
+bin/buildkitd: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -tags seccomp \
+	  -ldflags '-s -w -X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)' \
+	  -o $@ github.com/moby/buildkit/cmd/buildkitd
 
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.
