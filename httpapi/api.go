@@ -34,6 +34,8 @@ type Options struct {
 	Stats StatsBackend
 	// DiskUsage serves GET /system/df; nil: it answers 501.
 	DiskUsage DiskUsageBackend
+	// Build serves the build routes; nil: they answer 501.
+	Build BuildBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -51,6 +53,7 @@ type server struct {
 	containersMore ContainersMoreBackend
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
+	build          BuildBackend
 }
 
 // route is one line of a resource's route table.
@@ -76,6 +79,7 @@ func New(opts Options) http.Handler {
 		containersMore: opts.ContainersMore,
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
+		build:          opts.Build,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -91,6 +95,7 @@ func New(opts Options) http.Handler {
 		s.volumeRoutes(),
 		s.containerMoreRoutes(),
 		s.containerStatsRoutes(),
+		s.buildRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))
