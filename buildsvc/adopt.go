@@ -47,7 +47,7 @@ func (d *Daemon) adopt(ctx context.Context, pid int) error {
 		}
 		_ = os.Remove(d.cfg.pidFile())
 	}
-	log.G(ctx).Infof("reusing the running buildkitd (pid %d)", pid)
+	log.G(ctx).Infof("taking over the running buildkitd (pid %d)", pid)
 	return nil
 }
 

@@ -134,10 +134,17 @@ func (d *Daemon) Started() bool {
 	return err == nil
 }
 
-// Close stops buildkitd, if it runs.
+// Close stops buildkitd, if it runs: also one that a killed roostd left
+// and that no build has reused since, which would otherwise outlive the
+// engine.
 func (d *Daemon) Close(ctx context.Context) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stop == nil {
+		if pid := readPID(d.cfg.pidFile()); pid != 0 {
+			_ = d.adopt(ctx, pid)
+		}
+	}
 	if d.stop != nil {
 		d.stop(ctx)
 		d.stop = nil

@@ -164,7 +164,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 		ContainersMore: ctrs,
 		Stats:          ctrs,
-		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
+		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols, BuildCache: builds.svc},
 		Build:          builds.svc,
 	})
 	return e, nil
