@@ -26,6 +26,7 @@ const (
 	stopTimeout  = 15 * time.Second
 	// probeTimeout bounds one readiness or liveness call.
 	probeTimeout = 2 * time.Second
+	readyPoll    = 50 * time.Millisecond
 )
 
 // Config is how roostd runs buildkitd; argv turns it into the command line.
@@ -101,7 +102,8 @@ func (d *Daemon) Client(ctx context.Context) (*bkclient.Client, error) {
 	defer d.mu.Unlock()
 	if d.stop != nil {
 		if !d.adoptedGone() {
-			return d.client, nil
+			// The supervisor may be restarting a buildkitd that died.
+			return d.client, d.waitReady(ctx)
 		}
 		d.stop(ctx) // releases the pidfd of the one that exited
 		d.stop = nil
@@ -188,6 +190,26 @@ func (d *Daemon) probe(ctx context.Context) error {
 		return supervisor.ErrNotReady
 	}
 	return nil
+}
+
+// waitReady waits until buildkitd answers, for as long as a start may
+// take.
+func (d *Daemon) waitReady(ctx context.Context) error {
+	deadline := time.Now().Add(startTimeout)
+	for {
+		err := d.probe(ctx)
+		if err == nil {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("buildkitd does not answer (log: %s): %w", d.cfg.logFile(), err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(readyPoll):
+		}
+	}
 }
 
 // start runs a new buildkitd under a supervisor and waits until it answers.

@@ -48,6 +48,7 @@ func (s *server) postBuild(w http.ResponseWriter, r *http.Request) error {
 	}
 	opts, err := buildOptions(r.URL.Query())
 	if err != nil {
+		drain(r.Body)
 		return err
 	}
 	out := newJSONStream(w, "application/json")
@@ -61,11 +62,22 @@ func (s *server) postBuild(w http.ResponseWriter, r *http.Request) error {
 		// unknown target) is bad input, as with dockerd.
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	case !out.started:
+		drain(r.Body)
 		return err
 	}
 	_ = out.sendError(err)
 	return nil
 }
+
+// drain reads what is left of a small context the build refused before
+// reading it, so that the client, still sending, gets the error rather
+// than a broken pipe.
+func drain(body io.Reader) {
+	_, _ = io.Copy(io.Discard, io.LimitReader(body, maxDrain))
+}
+
+// maxDrain bounds drain; a client sending more gets its error late.
+const maxDrain = 4 << 20
 
 // buildOptions reads the query of POST /build.
 func buildOptions(q url.Values) (BuildOptions, error) {

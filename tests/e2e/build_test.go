@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cancelSleep is the argument of the sleep that TestBuildInterrupted's RUN
+// step runs, unique so that its process can be found on the machine.
+const cancelSleep = "3017"
+
+// TestBuildInterrupted presses Ctrl-C during a RUN step of docker build:
+// the CLI stops, the build stops (its RUN process goes away) and nothing
+// is tagged.
+func TestBuildInterrupted(t *testing.T) {
+	dir := t.TempDir()
+	dockerfile := "FROM busybox\nRUN echo build-cancel-started && sleep " + cancelSleep + "\n"
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker(t, "rmi", "-f", "buildcancel:1") })
+
+	ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, harness.dockerCLI, "build", "--no-cache", "-t", "buildcancel:1", dir)
+	cmd.WaitDelay = 5 * time.Second
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	started := false
+	for sc.Scan() {
+		if sc.Text() == "build-cancel-started" {
+			started = true
+			break
+		}
+	}
+	if !started {
+		_ = cmd.Wait()
+		t.Fatalf("the RUN step never printed its marker\n%s", stderr.String())
+	}
+	waitUntil(t, 10*time.Second, "the RUN step's sleep", func() bool { return len(sleepers()) > 0 })
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	go func() { _, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer)) }()
+	if err := cmd.Wait(); err == nil {
+		t.Errorf("docker build exited 0 after Ctrl-C")
+	}
+	waitUntil(t, 10*time.Second, "the RUN step's sleep to end after Ctrl-C", func() bool { return len(sleepers()) == 0 })
+	if r := docker(t, "image", "inspect", "buildcancel:1"); r.Code == 0 {
+		t.Errorf("an interrupted build tagged its image")
+	}
+}
+
+// sleepers are the pids of TestBuildInterrupted's sleep.
+func sleepers() []string {
+	var out []string
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if err == nil && string(b) == "sleep\x00"+cancelSleep+"\x00" {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// TestBuildkitdKilled kills buildkitd with SIGKILL between two builds: the
+// supervisor starts a new one, and the next build works.
+func TestBuildkitdKilled(t *testing.T) {
+	needRoostd(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN echo rebuilt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker(t, "rmi", "-f", "buildkill:1") })
+	dockerOK(t, "build", "-t", "buildkill:1", dir)
+	old, err := harness.user.readPidFile("buildkit/buildkitd.pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 buildkitd (pid %d): %v", old, err)
+	}
+	if err := waitGone(old, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	out := dockerOK(t, "build", "--no-cache", "-t", "buildkill:1", dir)
+	if !hasLine(out, "rebuilt") || !strings.Contains(out, "Successfully tagged buildkill:1") {
+		t.Errorf("the build after buildkitd's death printed:\n%s", out)
+	}
+	waitUntil(t, 10*time.Second, "a new live buildkitd in buildkitd.pid", func() bool {
+		p, err := harness.user.readPidFile("buildkit/buildkitd.pid")
+		return err == nil && p != old
+	})
+}
