@@ -67,6 +67,14 @@ bin/buildkitd: go.mod
 bin/registry: tests/tools/go.mod tests/tools/go.sum
 	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o ../../bin/registry github.com/distribution/distribution/v3/cmd/registry
 
+# The buildx CLI plugin, for the tests of `docker buildx build` through the
+# docker driver; from tests/tools too. The tests install it into a private
+# DOCKER_CONFIG, so the CLI's plain `docker build` stays the classic one.
+BUILDX_VERSION = $(shell cd tests/tools && $(GO) list -m -f '{{.Version}}' github.com/docker/buildx)
+bin/docker-buildx: tests/tools/go.mod tests/tools/go.sum
+	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w -X github.com/docker/buildx/version.Version=$(BUILDX_VERSION)' \
+	  -o ../../bin/docker-buildx github.com/docker/buildx/cmd/buildx
+
 # deps installs Debian's packages when run as root and only checks otherwise.
 deps:
 	@hack/deps.sh
@@ -84,7 +92,7 @@ unit: deps all bin/registry
 	$(GO) vet ./...
 	$(if $(filter 0,$(shell id -u)),,hack/userns.sh) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/e2e)
 
-e2e: deps all bin/registry
+e2e: deps all bin/registry bin/docker-buildx
 	$(GO) test -count=1 -v -timeout 45m ./tests/e2e/
 
 test: unit e2e
