@@ -17,6 +17,7 @@ import (
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/tonistiigi/fsutil"
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 )
 
 // danglingPrefix names the record of an image built without a tag, as
@@ -48,6 +49,8 @@ type Service struct {
 	mu sync.Mutex
 	// running maps a build's ID (the buildid parameter) to its cancel.
 	running map[string]context.CancelFunc
+	// up is the /grpc proxy's connection to buildkitd.
+	up *grpc.ClientConn
 }
 
 // New returns a build service.

@@ -37,6 +37,8 @@ func (s *server) buildRoutes() []route {
 		{http.MethodPost, "/build", s.postBuild},
 		{http.MethodPost, "/build/prune", s.postBuildPrune},
 		{http.MethodPost, "/build/cancel", s.postBuildCancel},
+		{http.MethodPost, "/grpc", s.postGRPC},
+		{http.MethodPost, "/session", s.postSession},
 	}
 }
 
@@ -99,7 +101,7 @@ func buildOptions(q url.Values) (BuildOptions, error) {
 		return opts, notImplemented("remote build contexts are not supported yet by roost: send the context in the request body")
 	}
 	if q.Get("version") == "2" {
-		return opts, notImplemented("BuildKit sessions (version=2) are not supported yet by roost; build without buildx, or with DOCKER_BUILDKIT=0")
+		return opts, notImplemented("BuildKit builds through POST /build (version=2) are not supported yet by roost; use docker buildx build, which goes through /grpc and /session")
 	}
 	for key, dst := range map[string]any{
 		"buildargs": &opts.BuildArgs,

@@ -116,3 +116,9 @@ func TestPostBuildPruneAndCancel(t *testing.T) {
 	}
 	wantStatus(t, f.do("POST", "/build/cancel", ""), 400, "build ID not provided")
 }
+
+func TestBuildSessionNeedsBackend(t *testing.T) {
+	f := buildFixture(&fakeBuild{})
+	wantStatus(t, f.do("POST", "/grpc", "", "Connection", "Upgrade", "Upgrade", "h2c"), 501, "BuildKit sessions are not supported by this engine")
+	wantStatus(t, f.do("POST", "/session", "", "Connection", "Upgrade", "Upgrade", "h2c"), 501, "BuildKit sessions are not supported by this engine")
+}

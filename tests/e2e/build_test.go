@@ -109,3 +109,88 @@ func TestBuildkitdKilled(t *testing.T) {
 		return err == nil && p != old
 	})
 }
+
+// buildx returns a docker command line that runs with the buildx plugin
+// installed (bin/docker-buildx, in a DOCKER_CONFIG of its own, so that the
+// other tests' `docker build` stays the classic one).
+func buildx(t *testing.T) func(args ...string) result {
+	t.Helper()
+	plugin := filepath.Join(harness.binDir, "docker-buildx")
+	if harness.binDir == "" {
+		plugin, _ = filepath.Abs("../../bin/docker-buildx")
+	}
+	if _, err := os.Stat(plugin); err != nil {
+		t.Skipf("%s is missing: make bin/docker-buildx (make e2e builds it)", plugin)
+	}
+	cfg := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(plugin, filepath.Join(cfg, "cli-plugins", "docker-buildx")); err != nil {
+		t.Fatal(err)
+	}
+	return func(args ...string) result {
+		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, harness.dockerCLI, args...)
+		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg)
+		var stdout, stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		cmd.WaitDelay = 5 * time.Second
+		err := cmd.Run()
+		r := result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
+		if ee, ok := err.(*exec.ExitError); ok {
+			r.Code = ee.ExitCode()
+		}
+		return r
+	}
+}
+
+// TestBuildxBuild builds through buildx's docker driver (the hijacked /grpc
+// and /session endpoints): --load into the image store, plain progress,
+// a local output, and a failing RUN.
+func TestBuildxBuild(t *testing.T) {
+	run := buildx(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"Dockerfile": "FROM busybox AS build\nRUN echo buildx-run-output && echo from-buildx > /hello.txt\nCOPY ctx.txt /ctx.txt\n" +
+			"FROM scratch AS out\nCOPY --from=build /hello.txt /ctx.txt /\n" +
+			"FROM build\nCMD [\"cat\", \"/hello.txt\", \"/ctx.txt\"]\n",
+		"ctx.txt":         "context-file\n",
+		"fail.Dockerfile": "FROM busybox\nRUN echo buildx-failing; exit 3\n",
+	}
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Cleanup(func() { docker(t, "rmi", "-f", "buildx:1") })
+
+	r := run("buildx", "build", "--load", "--no-cache", "--progress=plain", "-t", "buildx:1", dir)
+	if r.Err != nil {
+		t.Fatalf("docker buildx build --load: %v", r)
+	}
+	if !strings.Contains(r.Stderr, "buildx-run-output") || !strings.Contains(r.Stderr, "DONE") {
+		t.Errorf("--progress=plain did not show the RUN output and the steps:\n%s", r.Stderr)
+	}
+	if out := dockerOK(t, "run", "--rm", "buildx:1"); out != "from-buildx\ncontext-file" {
+		t.Errorf("the loaded image printed %q", out)
+	}
+	if !hasLinePrefix(dockerOK(t, "images", "--format", "{{.Repository}}:{{.Tag}}", "buildx"), "buildx:1") {
+		t.Errorf("docker images does not list buildx:1")
+	}
+
+	dest := filepath.Join(t.TempDir(), "out")
+	r = run("buildx", "build", "--target", "out", "--output", "type=local,dest="+dest, dir)
+	if r.Err != nil {
+		t.Fatalf("docker buildx build --output type=local: %v", r)
+	}
+	if b, err := os.ReadFile(filepath.Join(dest, "hello.txt")); err != nil || string(b) != "from-buildx\n" {
+		t.Errorf("local output hello.txt: %q, %v", b, err)
+	}
+
+	r = run("buildx", "build", "--progress=plain", "-f", filepath.Join(dir, "fail.Dockerfile"), dir)
+	if r.Code != 1 || !strings.Contains(r.Stderr, "exit code: 3") || !strings.Contains(r.Stderr, "buildx-failing") {
+		t.Errorf("a failing RUN through buildx: %v", r)
+	}
+}
