@@ -58,6 +58,16 @@ func New(opts Options) *Service {
 	return &Service{daemon: opts.Daemon, images: opts.Images, tmpDir: opts.TmpDir, running: map[string]context.CancelFunc{}}
 }
 
+// Close drops the /grpc proxy's connection to buildkitd.
+func (s *Service) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.up != nil {
+		s.up.Close()
+		s.up = nil
+	}
+}
+
 // Build runs the build of POST /build: body is the context (a tar, maybe
 // compressed, or a lone Dockerfile). Errors found before the build starts
 // are returned before out is first called; after that, out receives the

@@ -15,7 +15,10 @@ type builds struct {
 	daemon *buildsvc.Daemon
 }
 
-func (b builds) close(ctx context.Context) { b.daemon.Close(ctx) }
+func (b builds) close(ctx context.Context) {
+	b.svc.Close()
+	b.daemon.Close(ctx)
+}
 
 // newBuildService points buildkitd at the keeper's containerd, in roost's
 // namespace and with its snapshotter, so that what it builds is a docker
