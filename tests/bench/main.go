@@ -2,7 +2,7 @@
 // what running a container costs on this machine, prints one table and
 // writes it to docs/benchmarks.md. See that file for what each row means.
 //
-//	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,start] [-o docs/benchmarks.md]
+//	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,build,start] [-o docs/benchmarks.md]
 //
 // As root it runs the engines as the unprivileged user roosttest (set up as
 // the e2e suite does); as anyone else it runs them as the caller.
@@ -43,7 +43,7 @@ func parseFlags() (options, error) {
 	var o options
 	n := flag.Int("n", 30, "timed runs per run row")
 	quick := flag.Bool("quick", false, "n=10 (unless -n is given)")
-	wl := flag.String("workloads", "idle,run,start", "comma-separated workloads to measure: idle, run, start")
+	wl := flag.String("workloads", "idle,run,build,start", "comma-separated workloads to measure: idle, run, build, start")
 	flag.StringVar(&o.out, "o", "docs/benchmarks.md", "write the results as markdown to this file, relative to the repository root (\"\" for none)")
 	flag.StringVar(&o.binDir, "bin", "bin", "directory with roostd, containerd, containerd-shim-runc-v2 and runc, relative to the repository root")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary dir (fixtures, roostd's log)")
@@ -64,7 +64,7 @@ func parseFlags() (options, error) {
 	for _, w := range strings.Split(*wl, ",") {
 		w = strings.TrimSpace(w)
 		if !slices.ContainsFunc(workloads, func(x workload) bool { return x.name == w }) {
-			return o, fmt.Errorf("unknown workload %q (known: idle, run, start)", w)
+			return o, fmt.Errorf("unknown workload %q (known: idle, run, build, start)", w)
 		}
 		o.workloads = append(o.workloads, w)
 	}

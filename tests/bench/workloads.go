@@ -48,6 +48,7 @@ type workload struct {
 var workloads = []workload{
 	{"idle", func(e *engine) bool { return e.procs != nil }, idleWorkload},
 	{"run", func(e *engine) bool { return e.runTrue != nil || e.dockerHost != "" }, runWorkload},
+	{"build", func(e *engine) bool { return e.dockerHost != "" }, buildWorkload},
 	{"start", func(e *engine) bool { return e.restart != nil }, startWorkload},
 }
 
