@@ -34,6 +34,11 @@ type Options struct {
 	Stats StatsBackend
 	// DiskUsage serves GET /system/df; nil: it answers 501.
 	DiskUsage DiskUsageBackend
+	// Networks serves /networks; nil: those routes answer 501.
+	Networks NetworksBackend
+	// Registry serves GET /images/search and GET /distribution/{name}/json;
+	// nil: they answer 501.
+	Registry RegistryBackend
 	// Build serves the build routes; nil: they answer 501.
 	Build BuildBackend
 	// ServerVersion is roost's version, sent in the Server header.
@@ -53,6 +58,8 @@ type server struct {
 	containersMore ContainersMoreBackend
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
+	networks       NetworksBackend
+	registry       RegistryBackend
 	build          BuildBackend
 }
 
@@ -79,6 +86,8 @@ func New(opts Options) http.Handler {
 		containersMore: opts.ContainersMore,
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
+		networks:       opts.Networks,
+		registry:       opts.Registry,
 		build:          opts.Build,
 	}
 	mux := chi.NewRouter()
@@ -90,11 +99,13 @@ func New(opts Options) http.Handler {
 		s.containerRoutes(),
 		s.imageRoutes(),
 		s.authRoutes(),
+		s.registryRoutes(),
 		s.execRoutes(),
 		s.archiveRoutes(),
 		s.volumeRoutes(),
 		s.containerMoreRoutes(),
 		s.containerStatsRoutes(),
+		s.networkRoutes(),
 		s.buildRoutes(),
 	} {
 		for _, rt := range table {

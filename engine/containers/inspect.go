@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 )
 
@@ -41,31 +40,22 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 			FinishedAt: st.FinishedAt.UTC().Format(time.RFC3339Nano),
 			Health:     copyHealth(st.Health),
 		},
-		Image:          rec.ImageID,
-		ResolvConfPath: files.ResolvConf,
-		HostnamePath:   files.Hostname,
-		HostsPath:      files.Hosts,
-		LogPath:        rec.LogPath,
-		Name:           "/" + rec.Name,
-		RestartCount:   rec.RestartCount,
-		Driver:         rec.Driver,
-		Platform:       "linux",
-		HostConfig:     &hc,
-		GraphDriver:    &storage.DriverData{Name: rec.Driver},
-		Storage:        &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
-		Mounts:         mountPoints(rec.HostConfig, s.volumePath()),
-		ExecIDs:        s.execs.live(c),
-		Config:         &cfg,
-		NetworkSettings: &container.NetworkSettings{
-			Ports:    network.PortMap{},
-			Networks: endpoints(rec.HostConfig.NetworkMode),
-		},
+		Image:           rec.ImageID,
+		ResolvConfPath:  files.ResolvConf,
+		HostnamePath:    files.Hostname,
+		HostsPath:       files.Hosts,
+		LogPath:         rec.LogPath,
+		Name:            "/" + rec.Name,
+		RestartCount:    rec.RestartCount,
+		Driver:          rec.Driver,
+		Platform:        "linux",
+		HostConfig:      &hc,
+		GraphDriver:     &storage.DriverData{Name: rec.Driver},
+		Storage:         &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
+		Mounts:          mountPoints(rec.HostConfig, s.volumePath()),
+		ExecIDs:         s.execs.live(c),
+		Config:          &cfg,
+		NetworkSettings: s.networkSettings(rec),
 	}
 	return resp, nil
-}
-
-// endpoints is the container's network list: the network of its mode,
-// without addresses until a networker assigns them.
-func endpoints(mode container.NetworkMode) map[string]*network.EndpointSettings {
-	return map[string]*network.EndpointSettings{networkName(mode): {}}
 }

@@ -46,6 +46,9 @@ type Options struct {
 	Counter         Counter
 	Components      ComponentVersions
 	EventsListeners func() int
+	// Registry is the registry configuration docker info shows; nil shows
+	// none.
+	Registry func() *registry.ServiceConfig
 }
 
 // Service answers the system endpoints.
@@ -90,8 +93,12 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		Containerd:         &system.ContainerdInfo{Address: o.ContainerdAddr, Namespaces: system.ContainerdNamespaces{Containers: o.Namespace, Plugins: o.Namespace}},
 		Warnings:           o.Cgroups.Warnings,
 	}
+	info.Plugins.Network = []string{"bridge", "host", "null"}
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
+	if o.Registry != nil {
+		info.RegistryConfig = o.Registry()
+	}
 	if o.EventsListeners != nil {
 		info.NEventsListener = o.EventsListeners()
 	}
