@@ -190,6 +190,11 @@ func (p *proxy) solve(ctx context.Context, down grpc.ServerStream) error {
 	if loading && id == "" {
 		return status.Error(codes.FailedPrecondition, "the build made a multi-platform image, which roost cannot load into its image store yet: build one platform, or use --output type=oci")
 	}
+	if loading {
+		// What buildx prints (-q, --iidfile) is this digest: the image ID
+		// here, as with dockerd's moby exporter on its classic store.
+		resp.ExporterResponse[exptypes.ExporterImageDigestKey] = id
+	}
 	if len(tags) > 0 {
 		for _, t := range tags {
 			if err := p.s.images.Tag(context.WithoutCancel(ctx), id, reference.FamiliarName(t), t.Tag()); err != nil {

@@ -173,6 +173,14 @@ func TestBuildxBuild(t *testing.T) {
 	if !strings.Contains(r.Stderr, "buildx-run-output") || !strings.Contains(r.Stderr, "DONE") {
 		t.Errorf("--progress=plain did not show the RUN output and the steps:\n%s", r.Stderr)
 	}
+	// -q prints the ID that docker images and docker run know.
+	r = run("buildx", "build", "--load", "-q", "-t", "buildx:1", dir)
+	if r.Err != nil {
+		t.Fatalf("docker buildx build --load -q: %v", r)
+	}
+	if id := strings.TrimSpace(r.Stdout); id != inspectImage(t, "buildx:1") {
+		t.Errorf("docker buildx build -q printed %q, not the image's ID", id)
+	}
 	if out := dockerOK(t, "run", "--rm", "buildx:1"); out != "from-buildx\ncontext-file" {
 		t.Errorf("the loaded image printed %q", out)
 	}
@@ -193,4 +201,10 @@ func TestBuildxBuild(t *testing.T) {
 	if r.Code != 1 || !strings.Contains(r.Stderr, "exit code: 3") || !strings.Contains(r.Stderr, "buildx-failing") {
 		t.Errorf("a failing RUN through buildx: %v", r)
 	}
+}
+
+// inspectImage returns an image's ID.
+func inspectImage(t *testing.T, ref string) string {
+	t.Helper()
+	return dockerOK(t, "image", "inspect", "-f", "{{.Id}}", ref)
 }
