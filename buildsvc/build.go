@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -53,8 +54,12 @@ type Service struct {
 	up *grpc.ClientConn
 }
 
-// New returns a build service.
+// New returns a build service. Contexts left in TmpDir by a roostd that was
+// killed during a build are removed: only a running Build uses one.
 func New(opts Options) *Service {
+	if opts.TmpDir != "" {
+		_ = os.RemoveAll(opts.TmpDir)
+	}
 	return &Service{daemon: opts.Daemon, images: opts.Images, tmpDir: opts.TmpDir, running: map[string]context.CancelFunc{}}
 }
 
