@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,24 @@ func (c Config) socket() string  { return filepath.Join(c.dir(), "buildkitd.sock
 func (c Config) pidFile() string { return filepath.Join(c.dir(), "buildkitd.pid") }
 func (c Config) logFile() string { return filepath.Join(c.dir(), "buildkitd.log") }
 func (c Config) root() string    { return filepath.Join(c.DataDir, "buildkit") }
+
+// env is buildkitd's environment, with XDG_RUNTIME_DIR pointed into roost's
+// state: a rootless buildkitd puts sockets of its own there (its tracing
+// socket), which must not land beside, or collide with, another BuildKit
+// of the user's.
+func (c Config) env() []string {
+	base := c.Env
+	if base == nil {
+		base = os.Environ()
+	}
+	env := make([]string, 0, len(base)+1)
+	for _, kv := range base {
+		if !strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "XDG_RUNTIME_DIR="+c.dir())
+}
 
 // argv is buildkitd's command line: the containerd worker only (the OCI
 // worker would keep a second image store that docker cannot see), in
@@ -229,9 +248,7 @@ func (d *Daemon) start(ctx context.Context) error {
 		supervisor.WithStopTimeout(stopTimeout),
 		supervisor.WithReadyProbe(d.probe),
 	}
-	if d.cfg.Env != nil {
-		opts = append(opts, supervisor.WithEnv(d.cfg.Env))
-	}
+	opts = append(opts, supervisor.WithEnv(d.cfg.env()))
 	sup := supervisor.New("buildkitd", d.cfg.argv(), opts...)
 	// The supervisor lives as long as roostd, not as the request that
 	// happened to start it.

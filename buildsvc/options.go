@@ -9,6 +9,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/solver/pb"
 	"github.com/moby/moby/api/types/container"
 )
 
@@ -51,8 +52,12 @@ func (o BuildOptions) frontendAttrs() (map[string]string, error) {
 	if o.NoCache {
 		attrs["no-cache"] = ""
 	}
+	// Like dockerd (and buildx's docker driver), use the local image when
+	// there is one, and ask its registry only with --pull: BuildKit's
+	// default asks the registry first, even for an image that is here.
+	attrs["image-resolve-mode"] = pb.AttrImageResolveModePreferLocal
 	if o.Pull {
-		attrs["image-resolve-mode"] = "pull"
+		attrs["image-resolve-mode"] = pb.AttrImageResolveModeForcePull
 	}
 	if o.Platform != "" {
 		p, err := platforms.Parse(o.Platform)

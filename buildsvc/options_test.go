@@ -48,6 +48,11 @@ func TestFrontendAttrs(t *testing.T) {
 	if len(attrs) != len(want) {
 		t.Errorf("extra attributes: %v", attrs)
 	}
+	// Without --pull, a local image is used without asking its registry.
+	attrs, _ = BuildOptions{}.frontendAttrs()
+	if attrs["image-resolve-mode"] != "local" {
+		t.Errorf("image-resolve-mode = %q without pull, want local", attrs["image-resolve-mode"])
+	}
 }
 
 func TestFrontendAttrsInvalid(t *testing.T) {
@@ -84,6 +89,20 @@ func TestParseTags(t *testing.T) {
 	for _, bad := range []string{"Bad", "app@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", "a b"} {
 		if _, err := parseTags([]string{bad}); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("%q: got %v, want InvalidArgument", bad, err)
+		}
+	}
+}
+
+func TestDaemonEnv(t *testing.T) {
+	c := Config{StateDir: "/run/user/1/roost", Env: []string{"PATH=/bin", "XDG_RUNTIME_DIR=/run/user/1", "HOME=/h"}}
+	env := c.env()
+	want := []string{"PATH=/bin", "HOME=/h", "XDG_RUNTIME_DIR=/run/user/1/roost/buildkit"}
+	if len(env) != len(want) {
+		t.Fatalf("env %q, want %q", env, want)
+	}
+	for i := range want {
+		if env[i] != want[i] {
+			t.Errorf("env[%d] = %q, want %q", i, env[i], want[i])
 		}
 	}
 }
