@@ -8,13 +8,14 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null)
 CONTAINERD_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/containerd/v2)
 FUSE_OVERLAYFS_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/containerd/fuse-overlayfs-snapshotter/v2)
+BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
 GOBUILD = $(GO) build -trimpath
 GO_SRC = $(shell find $(1) -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod
-ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd)
+ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd buildsvc)
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
-  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd
+  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd
 
 .PHONY: all deps run test unit e2e bench clean busybox.tar
 
@@ -69,10 +70,26 @@ bin/bypass4netns: go.mod
 bin/bypass4netnsd: go.mod
 	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/rootless-containers/bypass4netns/cmd/bypass4netnsd
 
+# buildkitd runs builds for roostd with its containerd worker; like runc it
+# needs cgo and -tags seccomp for the RUN steps' seccomp profile, and the
+# version ldflag, or it reports v0.0.0+unknown.
+bin/buildkitd: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -tags seccomp \
+	  -ldflags '-s -w -X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)' \
+	  -o $@ github.com/moby/buildkit/cmd/buildkitd
+
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.
 bin/registry: tests/tools/go.mod tests/tools/go.sum
 	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o ../../bin/registry github.com/distribution/distribution/v3/cmd/registry
+
+# The buildx CLI plugin, for the tests of `docker buildx build` through the
+# docker driver; from tests/tools too. The tests install it into a private
+# DOCKER_CONFIG, so the CLI's plain `docker build` stays the classic one.
+BUILDX_VERSION = $(shell cd tests/tools && $(GO) list -m -f '{{.Version}}' github.com/docker/buildx)
+bin/docker-buildx: tests/tools/go.mod tests/tools/go.sum
+	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w -X github.com/docker/buildx/version.Version=$(BUILDX_VERSION)' \
+	  -o ../../bin/docker-buildx github.com/docker/buildx/cmd/buildx
 
 # deps installs Debian's packages when run as root and only checks otherwise.
 deps:
@@ -91,7 +108,7 @@ unit: deps all bin/registry
 	$(GO) vet ./...
 	$(if $(filter 0,$(shell id -u)),,hack/userns.sh) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/e2e)
 
-e2e: deps all bin/registry
+e2e: deps all bin/registry bin/docker-buildx
 	$(GO) test -count=1 -v -timeout 45m ./tests/e2e/
 
 test: unit e2e

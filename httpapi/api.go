@@ -39,6 +39,8 @@ type Options struct {
 	// Registry serves GET /images/search and GET /distribution/{name}/json;
 	// nil: they answer 501.
 	Registry RegistryBackend
+	// Build serves the build routes; nil: they answer 501.
+	Build BuildBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -58,6 +60,7 @@ type server struct {
 	diskUsage      DiskUsageBackend
 	networks       NetworksBackend
 	registry       RegistryBackend
+	build          BuildBackend
 }
 
 // route is one line of a resource's route table.
@@ -85,6 +88,7 @@ func New(opts Options) http.Handler {
 		diskUsage:      opts.DiskUsage,
 		networks:       opts.Networks,
 		registry:       opts.Registry,
+		build:          opts.Build,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -102,6 +106,7 @@ func New(opts Options) http.Handler {
 		s.containerMoreRoutes(),
 		s.containerStatsRoutes(),
 		s.networkRoutes(),
+		s.buildRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

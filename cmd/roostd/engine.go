@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
+	"github.com/roostd/roost/buildsvc"
 	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/engine/containers"
 	"github.com/roostd/roost/engine/events"
@@ -138,6 +139,12 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		}
 	})
 
+	builds, err := newBuildService(p, string(snapshotter), imgs)
+	if err != nil {
+		return nil, err
+	}
+	e.closers = append(e.closers, builds.close)
+
 	runcPath, runcVersion := runcInfo()
 	sys := system.New(system.Options{
 		ID:              engineID(p.DataDir),
@@ -174,8 +181,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 		ContainersMore: ctrs,
 		Stats:          ctrs,
-		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
+		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols, BuildCache: builds.svc},
 		Registry:       imgs,
+		Build:          builds.svc,
 	})
 	return e, nil
 }
@@ -264,5 +272,7 @@ var (
 	_ httpapi.SystemBackend         = (*system.Service)(nil)
 	_ httpapi.EventsBackend         = eventsBackend{}
 	_ httpapi.VolumesBackend        = (*volumes.Service)(nil)
+	_ httpapi.BuildBackend          = (*buildsvc.Service)(nil)
+	_ buildsvc.Tagger               = (*images.Service)(nil)
 	_ containers.VolumeMounter      = (*volumes.Service)(nil)
 )

@@ -29,12 +29,12 @@ type VolumeLister interface {
 }
 
 // DiskUsage gathers what GET /system/df reports, with every item listed
-// (the API decides what to show). There is no build cache: roost has no
-// builder.
+// (the API decides what to show).
 type DiskUsage struct {
 	Images     ImageLister
 	Containers ContainerSizer
-	Volumes    VolumeLister // nil: no volumes
+	Volumes    VolumeLister     // nil: no volumes
+	BuildCache BuildCacheLister // nil: no builder, an empty build cache
 }
 
 // DiskUsage computes the usage of images, containers and volumes as
@@ -56,7 +56,15 @@ func (d DiskUsage) DiskUsage(ctx context.Context) (*system.DiskUsage, error) {
 			return nil, err
 		}
 	}
-	return assembleDiskUsage(imgs, ctrs, vols, volumeSize), nil
+	du := assembleDiskUsage(imgs, ctrs, vols, volumeSize)
+	if d.BuildCache != nil {
+		records, err := d.BuildCache.DiskUsage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		du.BuildCacheUsage = buildCacheUsage(records)
+	}
+	return du, nil
 }
 
 // assembleDiskUsage builds the report; sizeOf measures a volume's data.

@@ -2,7 +2,7 @@
 // what running a container costs on this machine, prints one table and
 // writes it to docs/benchmarks.md. See that file for what each row means.
 //
-//	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,start] [-o docs/benchmarks.md]
+//	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,build,start] [-o docs/benchmarks.md]
 //
 // As root it runs the engines as an unprivileged user (-user, default
 // roosttest, set up as the e2e suite does); as anyone else it runs them as

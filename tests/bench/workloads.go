@@ -69,6 +69,7 @@ func allWorkloads() []workload {
 		{"ps", hasAPI, psWorkload},
 		{"leak", func(e *engine) bool { return hasAPI(e) && e.procs != nil }, leakWorkload},
 		{"api", hasAPI, apiWorkload},
+		{"build", hasAPI, buildWorkload},
 	}
 	ws = append(ws, networkWorkloads...)
 	return append(ws, workload{"start", func(e *engine) bool { return e.restart != nil }, startWorkload})

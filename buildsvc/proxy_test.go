@@ -1,0 +1,67 @@
+package buildsvc
+
+import (
+	"testing"
+
+	"github.com/containerd/errdefs"
+	controlapi "github.com/moby/buildkit/api/services/control"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+)
+
+func TestMobyToImage(t *testing.T) {
+	e := &controlapi.Exporter{Type: "moby", Attrs: map[string]string{
+		"name": "app:1, docker.io/library/app:2", "prefer-image-digest": "true", "buildinfo-attrs": "x",
+	}}
+	names, err := mobyToImage(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(names) != 2 || names[0] != "app:1" || names[1] != "docker.io/library/app:2" {
+		t.Errorf("names %q", names)
+	}
+	want := map[string]string{"dangling-name-prefix": "moby-dangling", "unpack": "true", "buildinfo-attrs": "x"}
+	if e.Type != "image" || len(e.Attrs) != len(want) {
+		t.Errorf("exporter %s %v", e.Type, e.Attrs)
+	}
+	for k, v := range want {
+		if e.Attrs[k] != v {
+			t.Errorf("%s = %q, want %q", k, e.Attrs[k], v)
+		}
+	}
+	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "true"}})
+	if status.Code(err) != codes.Unimplemented {
+		t.Errorf("push: %v", err)
+	}
+	if _, err := parseTags([]string{"Bad"}); !errdefs.IsInvalidArgument(err) {
+		t.Errorf("bad name: %v", err)
+	}
+}
+
+func TestRawCodec(t *testing.T) {
+	c := rawCodec{}
+	req := &controlapi.SolveRequest{Ref: "r", Frontend: "dockerfile.v0"}
+	b, err := c.Marshal(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f frame
+	if err := c.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	out, err := c.Marshal(&f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := &controlapi.SolveRequest{}
+	if err := c.Unmarshal(out, got); err != nil {
+		t.Fatal(err)
+	}
+	if !proto.Equal(req, got) {
+		t.Errorf("round trip: %v", got)
+	}
+	if _, err := c.Marshal(struct{}{}); err == nil {
+		t.Error("a non-proto value was encoded")
+	}
+}

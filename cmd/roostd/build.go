@@ -1,0 +1,41 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+
+	"github.com/roostd/roost/buildsvc"
+	"github.com/roostd/roost/engine/containers"
+	"github.com/roostd/roost/rootless"
+)
+
+// builds is the build service and the buildkitd it starts on first use.
+type builds struct {
+	svc    *buildsvc.Service
+	daemon *buildsvc.Daemon
+}
+
+func (b builds) close(ctx context.Context) {
+	b.svc.Close()
+	b.daemon.Close(ctx)
+}
+
+// newBuildService points buildkitd at the keeper's containerd, in roost's
+// namespace and with its snapshotter, so that what it builds is a docker
+// image at once. Without bin/buildkitd the build routes answer with the fix.
+func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger) (builds, error) {
+	bin, err := rootless.Sibling("buildkitd")
+	if err != nil {
+		bin = "buildkitd" // reported by the first build, not at start
+	}
+	d := buildsvc.NewDaemon(buildsvc.Config{
+		Binary:            bin,
+		ContainerdAddress: p.ContainerdSocket(),
+		Namespace:         containers.DefaultNamespace,
+		Snapshotter:       snapshotter,
+		StateDir:          p.StateDir,
+		DataDir:           p.DataDir,
+	})
+	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build")})
+	return builds{svc: svc, daemon: d}, nil
+}
