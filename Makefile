@@ -87,6 +87,13 @@ bin/registry: tests/tools/go.mod tests/tools/go.sum
 # docker driver; from tests/tools too. The tests install it into a private
 # DOCKER_CONFIG, so the CLI's plain `docker build` stays the classic one.
 BUILDX_VERSION = $(shell cd tests/tools && $(GO) list -m -f '{{.Version}}' github.com/docker/buildx)
+# docker compose v2 for the network tests, from a module of its own: its
+# buildkit does not go with buildx's.
+COMPOSE_VERSION = $(shell cd tests/tools/compose && $(GO) list -m -f '{{.Version}}' github.com/docker/compose/v2)
+bin/docker-compose: tests/tools/compose/go.mod tests/tools/compose/go.sum
+	cd tests/tools/compose && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w -X github.com/docker/compose/v2/internal.Version=$(COMPOSE_VERSION)' \
+	  -o ../../../bin/docker-compose github.com/docker/compose/v2/cmd
+
 bin/docker-buildx: tests/tools/go.mod tests/tools/go.sum
 	cd tests/tools && CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w -X github.com/docker/buildx/version.Version=$(BUILDX_VERSION)' \
 	  -o ../../bin/docker-buildx github.com/docker/buildx/cmd/buildx
@@ -108,7 +115,7 @@ unit: deps all bin/registry
 	$(GO) vet ./...
 	$(if $(filter 0,$(shell id -u)),,hack/userns.sh) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/e2e)
 
-e2e: deps all bin/registry bin/docker-buildx
+e2e: deps all bin/registry bin/docker-buildx bin/docker-compose
 	$(GO) test -count=1 -v -timeout 45m ./tests/e2e/
 
 test: unit e2e

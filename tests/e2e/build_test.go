@@ -111,39 +111,9 @@ func TestBuildkitdKilled(t *testing.T) {
 }
 
 // buildx returns a docker command line that runs with the buildx plugin
-// installed (bin/docker-buildx, in a DOCKER_CONFIG of its own, so that the
-// other tests' `docker build` stays the classic one).
+// installed, so that the other tests' `docker build` stays the classic one.
 func buildx(t *testing.T) func(args ...string) result {
-	t.Helper()
-	plugin := filepath.Join(harness.binDir, "docker-buildx")
-	if harness.binDir == "" {
-		plugin, _ = filepath.Abs("../../bin/docker-buildx")
-	}
-	if _, err := os.Stat(plugin); err != nil {
-		t.Skipf("%s is missing: make bin/docker-buildx (make e2e builds it)", plugin)
-	}
-	cfg := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink(plugin, filepath.Join(cfg, "cli-plugins", "docker-buildx")); err != nil {
-		t.Fatal(err)
-	}
-	return func(args ...string) result {
-		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, harness.dockerCLI, args...)
-		cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+cfg)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		cmd.WaitDelay = 5 * time.Second
-		err := cmd.Run()
-		r := result{Stdout: stdout.String(), Stderr: stderr.String(), Err: err}
-		if ee, ok := err.(*exec.ExitError); ok {
-			r.Code = ee.ExitCode()
-		}
-		return r
-	}
+	return withPlugin(t, "docker-buildx")
 }
 
 // TestBuildxBuild builds through buildx's docker driver (the hijacked /grpc
