@@ -97,6 +97,11 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		return nil, err
 	}
 	cgroups := system.DetectCgroups(true)
+	seccompProfile, err := seccompProfile(cfg.SeccompProfile)
+	if err != nil {
+		return nil, err
+	}
+	initPath := containers.FindInit(cfg.InitPath)
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
 		Namespace:   containers.DefaultNamespace,
@@ -109,6 +114,11 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		DataDir:     p.DataDir,
 		Rootless:    !cgroups.Limits,
 		LiveRestore: cfg.LiveRestore,
+
+		Init:            cfg.Init,
+		InitPath:        initPath,
+		SeccompProfile:  seccompProfile,
+		NoNewPrivileges: cfg.NoNewPrivileges,
 	})
 	if err != nil {
 		return nil, err
@@ -144,6 +154,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Counter:         counter{ctrs: ctrs, imgs: imgs},
 		Components:      containerdVersion{ctrdVersion},
 		EventsListeners: bus.Subscribers,
+		SeccompProfile:  cfg.SeccompProfile,
+		NoNewPrivileges: cfg.NoNewPrivileges,
+		InitBinary:      initPath,
 	})
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,
@@ -248,3 +261,18 @@ var (
 	_ httpapi.VolumesBackend        = (*volumes.Service)(nil)
 	_ containers.VolumeMounter      = (*volumes.Service)(nil)
 )
+
+// seccompProfile reads daemon.json's seccomp-profile: the names "builtin"
+// and "unconfined" as they are, a path as the profile's content, as
+// dockerd reads it once at start-up.
+func seccompProfile(v string) (string, error) {
+	switch v {
+	case "", "builtin", "unconfined":
+		return v, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return "", fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
+	}
+	return string(b), nil
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +30,18 @@ type Config struct {
 	// StorageDriver names the containerd snapshotter: "" picks one (see
 	// StorageDrivers).
 	StorageDriver string `json:"storage-driver,omitempty"`
+	// Init runs an init (tini) as PID 1 of every container whose
+	// HostConfig.Init is unset, as dockerd's "init" key.
+	Init bool `json:"init,omitempty"`
+	// InitPath is the static init binary bound at /sbin/docker-init; ""
+	// looks for docker-init, then Debian's tini-static, in PATH and /usr/bin.
+	InitPath string `json:"init-path,omitempty"`
+	// SeccompProfile is the path of the seccomp profile of containers that
+	// ask for none: "" or "builtin" is dockerd's default profile,
+	// "unconfined" none.
+	SeccompProfile string `json:"seccomp-profile,omitempty"`
+	// NoNewPrivileges sets no_new_privs in every container by default.
+	NoNewPrivileges bool `json:"no-new-privileges,omitempty"`
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -54,6 +67,9 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "fd://") {
 			return fmt.Errorf("invalid host %q: only unix:// (and fd:// under systemd) listeners are supported; tcp:// needs TLS, which is not implemented yet", h)
 		}
+	}
+	if c.InitPath != "" && !filepath.IsAbs(c.InitPath) {
+		return fmt.Errorf("invalid init-path %q: it must be an absolute path", c.InitPath)
 	}
 	return nil
 }
@@ -102,7 +118,8 @@ func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
 
 func knownKeys() map[string]bool {
 	keys := map[string]bool{}
-	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x"})
+	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x",
+		Init: true, InitPath: "x", SeccompProfile: "x", NoNewPrivileges: true})
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	for k := range m {

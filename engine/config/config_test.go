@@ -20,6 +20,9 @@ func TestLoadFile(t *testing.T) {
 		{name: "malformed", json: `{"data-root":`, wantErr: "invalid JSON"},
 		{name: "wrong type", json: `{"debug":"yes"}`, wantErr: "cannot unmarshal"},
 		{name: "storage driver", json: `{"storage-driver":"fuse-overlayfs"}`, check: func(c *Config) bool { return c.StorageDriver == "fuse-overlayfs" }},
+		{name: "init keys", json: `{"init":true,"init-path":"/usr/bin/tini-static","seccomp-profile":"unconfined","no-new-privileges":true}`, check: func(c *Config) bool {
+			return c.Init && c.InitPath == "/usr/bin/tini-static" && c.SeccompProfile == "unconfined" && c.NoNewPrivileges
+		}},
 		{name: "storage driver flag and file", json: `{"storage-driver":"native"}`, flags: map[string]bool{"storage-driver": true}, wantErr: "both as a flag and in the configuration file: storage-driver"},
 	}
 	for _, tc := range cases {
@@ -65,6 +68,11 @@ func TestValidate(t *testing.T) {
 	c.LogLevel = "loud"
 	if c.Validate() == nil {
 		t.Error("log level loud accepted")
+	}
+	c = New()
+	c.InitPath = "tini"
+	if c.Validate() == nil {
+		t.Error("relative init-path accepted")
 	}
 }
 

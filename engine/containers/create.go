@@ -154,6 +154,9 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	if _, err := capabilityOpts(hc.CapAdd, hc.CapDrop); err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
+	if err := checkSecurity(hc); err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
 	var warnings []string
 	if flags := resourceFlags(hc.Resources); s.opts.Rootless && len(flags) > 0 {
 		// Never pretend: the limits cannot be applied, so say so.

@@ -64,6 +64,17 @@ type Options struct {
 	Rootless bool
 	// LiveRestore keeps containers running across a restart of roostd.
 	LiveRestore bool
+	// Init runs an init as PID 1 of containers that leave HostConfig.Init
+	// unset; InitPath is its binary ("" looks for docker-init or Debian's
+	// tini-static).
+	Init     bool
+	InitPath string
+	// SeccompProfile is the profile of containers that name none: ""
+	// or "builtin" for dockerd's default, "unconfined", or a profile's
+	// JSON.
+	SeccompProfile string
+	// NoNewPrivileges is the default of --security-opt no-new-privileges.
+	NoNewPrivileges bool
 }
 
 // DefaultNamespace is the containerd namespace roost uses.
@@ -107,6 +118,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Events == nil {
 		opts.Events = nopPublisher{}
 	}
+	opts.InitPath = FindInit(opts.InitPath)
 	if opts.Network == nil {
 		opts.Network = nopNetworker{}
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +47,11 @@ type Options struct {
 	Counter         Counter
 	Components      ComponentVersions
 	EventsListeners func() int
+	// SeccompProfile is the daemon's seccomp profile as daemon.json names
+	// it: "builtin", "unconfined" or a path.
+	SeccompProfile  string
+	NoNewPrivileges bool
+	InitBinary      string // the init --init binds, "" if none was found
 }
 
 // Service answers the system endpoints.
@@ -89,6 +95,13 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		CDISpecDirs:        []string{},
 		Containerd:         &system.ContainerdInfo{Address: o.ContainerdAddr, Namespaces: system.ContainerdNamespaces{Containers: o.Namespace, Plugins: o.Namespace}},
 		Warnings:           o.Cgroups.Warnings,
+	}
+	if o.InitBinary != "" {
+		// The name dockerd shows; the binary is bound under that name.
+		info.InitBinary = "docker-init"
+	}
+	if orBuiltin(o.SeccompProfile) != "builtin" {
+		info.Warnings = append(slices.Clone(info.Warnings), "WARNING: daemon is not using the default seccomp profile")
 	}
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
@@ -154,14 +167,27 @@ func (s *Service) Version(ctx context.Context) (*system.VersionResponse, error) 
 }
 
 func securityOptions(o Options) []string {
-	var opts []string
+	// dockerd's order: apparmor, seccomp, selinux, userns, rootless,
+	// cgroupns, no-new-privileges; this host never has AppArmor or SELinux
+	// for a rootless engine.
+	opts := []string{"name=seccomp,profile=" + orBuiltin(o.SeccompProfile)}
 	if o.Rootless {
 		opts = append(opts, "name=rootless")
 	}
 	if o.Cgroups.Version == "2" {
 		opts = append(opts, "name=cgroupns")
 	}
+	if o.NoNewPrivileges {
+		opts = append(opts, "name=no-new-privileges")
+	}
 	return opts
+}
+
+func orBuiltin(profile string) string {
+	if profile == "" {
+		return "builtin"
+	}
+	return profile
 }
 
 func kernelVersion() string {
