@@ -87,14 +87,21 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 	if hc.PidMode.IsHost() {
 		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
 	}
-	if hc.IpcMode.IsHost() {
-		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace), oci.WithoutMounts("/dev/shm", "/dev/mqueue"))
-	}
+	opts = append(opts, s.ipcSpecOpts(id, hc)...)
 	if hc.ReadonlyRootfs {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
-	if hc.ShmSize > 0 {
+	if hc.ShmSize > 0 && (hc.IpcMode.IsPrivate() || hc.IpcMode == "") {
 		opts = append(opts, oci.WithDevShmSize(hc.ShmSize/1024))
+	}
+	devOpts, err := deviceOpts(hc.Devices, s.opts.Rootless)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, devOpts...)
+	if hc.OomScoreAdj != 0 {
+		oom, _ := oomScoreOpt(hc.OomScoreAdj, s.opts.Rootless)
+		opts = append(opts, oom)
 	}
 	if len(hc.Sysctls) > 0 {
 		opts = append(opts, withSysctls(hc.Sysctls))
