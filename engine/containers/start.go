@@ -212,7 +212,6 @@ func (s *Service) stdinCloser(id string, task client.Task, w io.Closer) func() {
 	}
 }
 
-
 // startPumps copies the run's stdout and stderr into the log and out to
 // the attached clients, and closes outputDone at their end.
 func (s *Service) startPumps(c *ctr, r *run, lf *logs.JSONFile, tty bool) {
