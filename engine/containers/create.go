@@ -67,13 +67,8 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if hc.LogConfig.Type == "" {
 		hc.LogConfig.Type = "json-file"
 	}
-	// dockerd's adaptContainerSettings: what inspect shows for the
-	// defaults.
-	if hc.IpcMode == "" {
-		hc.IpcMode = container.IPCModePrivate
-	}
-	if hc.ShmSize == 0 {
-		hc.ShmSize = defaultShmSize
+	if err := s.fillHostConfigDefaults(ctx, "", hc); err != nil {
+		return nil, err
 	}
 
 	id := newID()
@@ -153,6 +148,9 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	if err := checkNamespaceModes(hc); err != nil {
 		return nil, err
 	}
+	if err := checkRuntime(hc); err != nil {
+		return nil, err
+	}
 	if _, err := parseMounts(hc); err != nil {
 		return nil, err
 	}
@@ -188,9 +186,6 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	}
 	return warnings, nil
 }
-
-// defaultShmSize is dockerd's default size of /dev/shm, 64 MiB.
-const defaultShmSize = 64 << 20
 
 // ensureBindSources creates missing host directories of -v binds, as
 // dockerd does, and refuses a missing source of --mount type=bind.

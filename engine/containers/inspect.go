@@ -41,21 +41,22 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 			FinishedAt: st.FinishedAt.UTC().Format(time.RFC3339Nano),
 			Health:     copyHealth(st.Health),
 		},
-		Image:          rec.ImageID,
-		ResolvConfPath: files.ResolvConf,
-		HostnamePath:   files.Hostname,
-		HostsPath:      files.Hosts,
-		LogPath:        rec.LogPath,
-		Name:           "/" + rec.Name,
-		RestartCount:   rec.RestartCount,
-		Driver:         rec.Driver,
-		Platform:       "linux",
-		HostConfig:     &hc,
-		GraphDriver:    &storage.DriverData{Name: rec.Driver},
-		Storage:        &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
-		Mounts:         mountPoints(rec.HostConfig, s.volumePath()),
-		ExecIDs:        s.execs.live(c),
-		Config:         &cfg,
+		Image:           rec.ImageID,
+		ResolvConfPath:  files.ResolvConf,
+		HostnamePath:    files.Hostname,
+		HostsPath:       files.Hosts,
+		LogPath:         rec.LogPath,
+		Name:            "/" + rec.Name,
+		RestartCount:    rec.RestartCount,
+		Driver:          rec.Driver,
+		Platform:        "linux",
+		HostConfig:      &hc,
+		GraphDriver:     &storage.DriverData{Name: rec.Driver},
+		Storage:         &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
+		Mounts:          mountPoints(rec.HostConfig, s.volumePath()),
+		ExecIDs:         s.execs.live(c),
+		AppArmorProfile: appArmorProfile(rec.HostConfig),
+		Config:          &cfg,
 		NetworkSettings: &container.NetworkSettings{
 			Ports:    network.PortMap{},
 			Networks: endpoints(rec.HostConfig.NetworkMode),
@@ -68,4 +69,25 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 // without addresses until a networker assigns them.
 func endpoints(mode container.NetworkMode) map[string]*network.EndpointSettings {
 	return map[string]*network.EndpointSettings{networkName(mode): {}}
+}
+
+// appArmorProfile is the profile --security-opt apparmor= named, which
+// dockerd shows even where the host has no AppArmor to apply it.
+func appArmorProfile(hc *container.HostConfig) string {
+	so, err := parseSecurityOpts(hc.SecurityOpt)
+	if err != nil {
+		return ""
+	}
+	return so.apparmor
+}
+
+// Sizes returns what `docker inspect -s` adds: the writable layer's size
+// and the whole root filesystem's.
+func (s *Service) Sizes(ctx context.Context, ref string) (rw, rootfs int64, err error) {
+	c, err := s.get(ref)
+	if err != nil {
+		return 0, 0, err
+	}
+	rw, rootfs = s.sizes(ctx, c.id)
+	return rw, rootfs, nil
 }

@@ -1,8 +1,13 @@
 package containers
 
 import (
+	"context"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
@@ -105,5 +110,40 @@ func TestOOMScoreRootless(t *testing.T) {
 		if _, w := oomScoreOpt(cur-1, false); w != "" {
 			t.Errorf("lowering warned with privileges: %q", w)
 		}
+	}
+}
+
+func TestCheckRuntime(t *testing.T) {
+	for _, hc := range []container.HostConfig{{}, {Runtime: "runc"}, {CgroupnsMode: "host"}, {CgroupnsMode: "private"}} {
+		if err := checkRuntime(&hc); err != nil {
+			t.Errorf("%+v: %v", hc, err)
+		}
+	}
+	bad := map[string]container.HostConfig{
+		"unknown or invalid runtime name: crun": {Runtime: "crun"},
+		"invalid cgroup namespace mode: bogus":  {CgroupnsMode: "bogus"},
+	}
+	for want, hc := range bad {
+		if err := checkRuntime(&hc); !errdefs.IsInvalidArgument(err) || err.Error() != want {
+			t.Errorf("got %v, want %q", err, want)
+		}
+	}
+}
+
+func TestHostConfigPaths(t *testing.T) {
+	spec := &oci.Spec{Linux: &specs.Linux{MaskedPaths: []string{"/x"}, ReadonlyPaths: []string{"/y"}}}
+	hc := &container.HostConfig{MaskedPaths: []string{"/proc/kcore"}, ReadonlyPaths: []string{"/proc/sys"}}
+	if err := withHostConfigPaths(hc)(context.Background(), nil, nil, spec); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(spec.Linux.MaskedPaths, hc.MaskedPaths) || !slices.Equal(spec.Linux.ReadonlyPaths, hc.ReadonlyPaths) {
+		t.Errorf("paths %v %v", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
+	}
+	hc.Privileged = true
+	if err := withHostConfigPaths(hc)(context.Background(), nil, nil, spec); err != nil {
+		t.Fatal(err)
+	}
+	if spec.Linux.MaskedPaths != nil || spec.Linux.ReadonlyPaths != nil {
+		t.Errorf("privileged keeps paths %v %v", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
 	}
 }

@@ -39,6 +39,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		oci.WithProcessCwd(orDefault(cfg.WorkingDir, "/")),
 		oci.WithMounts(parentsFirst(append(s.etcFiles(id).mounts(), mounts...))),
 		withRlimits(hc.Ulimits),
+		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
 	}
 	nnp := s.opts.NoNewPrivileges
