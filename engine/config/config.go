@@ -68,6 +68,18 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("invalid host %q: only unix:// (and fd:// under systemd) listeners are supported; tcp:// needs TLS, which is not implemented yet", h)
 		}
 	}
+	switch c.SeccompProfile {
+	case "", "builtin", "unconfined":
+	default:
+		// Read here, before anything starts, so that a typo fails at once.
+		b, err := os.ReadFile(c.SeccompProfile)
+		if err != nil {
+			return fmt.Errorf("opening seccomp profile (%s) failed: %w", c.SeccompProfile, err)
+		}
+		if !json.Valid(b) {
+			return fmt.Errorf("seccomp profile (%s) is not valid JSON", c.SeccompProfile)
+		}
+	}
 	if c.InitPath != "" && !filepath.IsAbs(c.InitPath) {
 		return fmt.Errorf("invalid init-path %q: it must be an absolute path", c.InitPath)
 	}

@@ -70,6 +70,19 @@ func TestValidate(t *testing.T) {
 		t.Error("log level loud accepted")
 	}
 	c = New()
+	c.SeccompProfile = filepath.Join(t.TempDir(), "none.json")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "opening seccomp profile") {
+		t.Errorf("missing seccomp profile: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.SeccompProfile = bad
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Errorf("bad seccomp profile: %v", err)
+	}
+	c = New()
 	c.InitPath = "tini"
 	if c.Validate() == nil {
 		t.Error("relative init-path accepted")
