@@ -157,6 +157,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		SeccompProfile:  cfg.SeccompProfile,
 		NoNewPrivileges: cfg.NoNewPrivileges,
 		InitBinary:      initPath,
+		InitVersion:     initVersion(initPath),
 	})
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,
@@ -201,6 +202,20 @@ func runcInfo() (path, version string) {
 	}
 	first, _, _ := strings.Cut(string(out), "\n")
 	return path, first
+}
+
+// initVersion is what `tini --version` prints after "tini version ",
+// which docker info shows as the init's version ("" if it fails).
+func initVersion(path string) string {
+	if path == "" {
+		return ""
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimPrefix(strings.TrimSpace(first), "tini version ")
 }
 
 type containerdVersion struct{ v client.Version }

@@ -52,6 +52,7 @@ type Options struct {
 	SeccompProfile  string
 	NoNewPrivileges bool
 	InitBinary      string // the init --init binds, "" if none was found
+	InitVersion     string
 }
 
 // Service answers the system endpoints.
@@ -99,6 +100,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 	if o.InitBinary != "" {
 		// The name dockerd shows; the binary is bound under that name.
 		info.InitBinary = "docker-init"
+		info.InitCommit = system.Commit{ID: o.InitVersion}
 	}
 	if orBuiltin(o.SeccompProfile) != "builtin" {
 		info.Warnings = append(slices.Clone(info.Warnings), "WARNING: daemon is not using the default seccomp profile")
