@@ -38,7 +38,9 @@ func (s *Service) ipcSpecOpts(id string, hc *container.HostConfig) []oci.SpecOpt
 	case hc.IpcMode.IsShareable():
 		return []oci.SpecOpts{withSharedShm(s.shmPath(id))}
 	case hc.IpcMode.IsHost():
-		return []oci.SpecOpts{oci.WithHostNamespace(specs.IPCNamespace), oci.WithoutMounts("/dev/shm", "/dev/mqueue")}
+		// The host's /dev/shm goes with its IPC namespace, as dockerd
+		// binds it; a user namespace cannot mount the host's mqueue.
+		return []oci.SpecOpts{oci.WithHostNamespace(specs.IPCNamespace), oci.WithoutMounts("/dev/mqueue"), withSharedShm("/dev/shm")}
 	case hc.IpcMode.IsNone():
 		return []oci.SpecOpts{oci.WithoutMounts("/dev/shm")}
 	}
