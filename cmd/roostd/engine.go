@@ -14,6 +14,8 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/log"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -102,6 +104,11 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		return nil, err
 	}
 	initPath := containers.FindInit(cfg.InitPath)
+	var shmSize int64
+	if cfg.DefaultShmSize != "" {
+		// Validate checked it.
+		shmSize, _ = units.RAMInBytes(cfg.DefaultShmSize)
+	}
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
 		Namespace:   containers.DefaultNamespace,
@@ -119,6 +126,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		InitPath:        initPath,
 		SeccompProfile:  seccompProfile,
 		NoNewPrivileges: cfg.NoNewPrivileges,
+		LogConfig:       container.LogConfig{Type: cfg.LogDriver, Config: cfg.LogOpts},
+		DefaultShmSize:  shmSize,
+		DefaultIpcMode:  container.IpcMode(cfg.DefaultIpcMode),
 	})
 	if err != nil {
 		return nil, err
@@ -156,6 +166,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		EventsListeners: bus.Subscribers,
 		SeccompProfile:  cfg.SeccompProfile,
 		NoNewPrivileges: cfg.NoNewPrivileges,
+		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
 	})

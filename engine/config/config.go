@@ -11,6 +11,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/docker/go-units"
 )
 
 // Defaults.
@@ -42,6 +44,15 @@ type Config struct {
 	SeccompProfile string `json:"seccomp-profile,omitempty"`
 	// NoNewPrivileges sets no_new_privs in every container by default.
 	NoNewPrivileges bool `json:"no-new-privileges,omitempty"`
+	// LogDriver and LogOpts are the log driver of containers that name
+	// none, and its options ("" is json-file). The engine checks them.
+	LogDriver string            `json:"log-driver,omitempty"`
+	LogOpts   map[string]string `json:"log-opts,omitempty"`
+	// DefaultShmSize is the /dev/shm size of containers that give none,
+	// in docker's units ("64M"); DefaultIpcMode their IPC mode, private
+	// or shareable.
+	DefaultShmSize string `json:"default-shm-size,omitempty"`
+	DefaultIpcMode string `json:"default-ipc-mode,omitempty"`
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -78,6 +89,16 @@ func (c *Config) Validate() error {
 		}
 		if !json.Valid(b) {
 			return fmt.Errorf("seccomp profile (%s) is not valid JSON", c.SeccompProfile)
+		}
+	}
+	switch c.DefaultIpcMode {
+	case "", "private", "shareable":
+	default:
+		return fmt.Errorf("invalid default-ipc-mode %q: use private or shareable", c.DefaultIpcMode)
+	}
+	if c.DefaultShmSize != "" {
+		if n, err := units.RAMInBytes(c.DefaultShmSize); err != nil || n <= 0 {
+			return fmt.Errorf("invalid default-shm-size %q: use a size such as 64M", c.DefaultShmSize)
 		}
 	}
 	if c.InitPath != "" && !filepath.IsAbs(c.InitPath) {
@@ -131,7 +152,8 @@ func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
 func knownKeys() map[string]bool {
 	keys := map[string]bool{}
 	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x",
-		Init: true, InitPath: "x", SeccompProfile: "x", NoNewPrivileges: true})
+		Init: true, InitPath: "x", SeccompProfile: "x", NoNewPrivileges: true,
+		LogDriver: "x", LogOpts: map[string]string{"x": "x"}, DefaultShmSize: "x", DefaultIpcMode: "x"})
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	for k := range m {

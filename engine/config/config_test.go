@@ -23,6 +23,9 @@ func TestLoadFile(t *testing.T) {
 		{name: "init keys", json: `{"init":true,"init-path":"/usr/bin/tini-static","seccomp-profile":"unconfined","no-new-privileges":true}`, check: func(c *Config) bool {
 			return c.Init && c.InitPath == "/usr/bin/tini-static" && c.SeccompProfile == "unconfined" && c.NoNewPrivileges
 		}},
+		{name: "container defaults", json: `{"log-driver":"local","log-opts":{"max-size":"5m"},"default-shm-size":"16M","default-ipc-mode":"shareable"}`, check: func(c *Config) bool {
+			return c.LogDriver == "local" && c.LogOpts["max-size"] == "5m" && c.DefaultShmSize == "16M" && c.DefaultIpcMode == "shareable"
+		}},
 		{name: "storage driver flag and file", json: `{"storage-driver":"native"}`, flags: map[string]bool{"storage-driver": true}, wantErr: "both as a flag and in the configuration file: storage-driver"},
 	}
 	for _, tc := range cases {
@@ -81,6 +84,12 @@ func TestValidate(t *testing.T) {
 	c.SeccompProfile = bad
 	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
 		t.Errorf("bad seccomp profile: %v", err)
+	}
+	for _, c := range []*Config{{DefaultIpcMode: "host"}, {DefaultShmSize: "lots"}, {DefaultShmSize: "0"}} {
+		c.LogLevel = DefaultLogLevel
+		if c.Validate() == nil {
+			t.Errorf("%+v accepted", c)
+		}
 	}
 	c = New()
 	c.InitPath = "tini"

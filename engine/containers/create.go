@@ -40,6 +40,7 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = container.RestartPolicyDisabled
 	}
+	s.mergeLogConfig(&hc.LogConfig)
 	if name != "" {
 		n, err := validateName(name)
 		if err != nil {

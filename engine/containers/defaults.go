@@ -37,9 +37,15 @@ func checkRuntime(hc *container.HostConfig) error {
 func (s *Service) fillHostConfigDefaults(ctx context.Context, id string, hc *container.HostConfig) error {
 	if hc.IpcMode == "" {
 		hc.IpcMode = container.IPCModePrivate
+		if s.opts.DefaultIpcMode != "" {
+			hc.IpcMode = s.opts.DefaultIpcMode
+		}
 	}
 	if hc.ShmSize == 0 {
 		hc.ShmSize = defaultShmSize
+		if s.opts.DefaultShmSize > 0 {
+			hc.ShmSize = s.opts.DefaultShmSize
+		}
 	}
 	if hc.Runtime == "" {
 		hc.Runtime = defaultRuntime

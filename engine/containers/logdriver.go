@@ -123,3 +123,36 @@ func (s *Service) openLog(id string, lc container.LogConfig) (*logs.JSONFile, er
 	}
 	return logs.OpenJSONFile(path, opts)
 }
+
+// CheckLogConfig checks daemon.json's log-driver and log-opts as a
+// container's, before the engine starts.
+func CheckLogConfig(lc container.LogConfig) error {
+	if err := validateLogConfig(lc); err != nil {
+		return fmt.Errorf("failed to set log opts: %w", err)
+	}
+	return nil
+}
+
+// mergeLogConfig gives a container that names no driver the daemon's, and
+// the daemon's options for its driver where the container sets none, as
+// dockerd's mergeAndVerifyLogConfig.
+func (s *Service) mergeLogConfig(lc *container.LogConfig) {
+	def := s.opts.LogConfig
+	if def.Type == "" {
+		def.Type = logDriverJSONFile
+	}
+	if lc.Type == "" {
+		lc.Type = def.Type
+	}
+	if lc.Type != def.Type || len(def.Config) == 0 {
+		return
+	}
+	if lc.Config == nil {
+		lc.Config = map[string]string{}
+	}
+	for k, v := range def.Config {
+		if _, ok := lc.Config[k]; !ok {
+			lc.Config[k] = v
+		}
+	}
+}

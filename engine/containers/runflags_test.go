@@ -147,3 +147,37 @@ func TestHostConfigPaths(t *testing.T) {
 		t.Errorf("privileged keeps paths %v %v", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
 	}
 }
+
+func TestMergeLogConfig(t *testing.T) {
+	s := &Service{opts: Options{LogConfig: container.LogConfig{Type: "local", Config: map[string]string{"max-size": "5m", "max-file": "2"}}}}
+	cases := []struct {
+		in, want container.LogConfig
+	}{
+		{in: container.LogConfig{}, want: container.LogConfig{Type: "local", Config: map[string]string{"max-size": "5m", "max-file": "2"}}},
+		{in: container.LogConfig{Type: "local", Config: map[string]string{"max-size": "1m"}}, want: container.LogConfig{Type: "local", Config: map[string]string{"max-size": "1m", "max-file": "2"}}},
+		{in: container.LogConfig{Type: "json-file"}, want: container.LogConfig{Type: "json-file"}},
+		{in: container.LogConfig{Type: "none"}, want: container.LogConfig{Type: "none"}},
+	}
+	for _, tc := range cases {
+		got := tc.in
+		s.mergeLogConfig(&got)
+		if got.Type != tc.want.Type || len(got.Config) != len(tc.want.Config) {
+			t.Errorf("%+v: got %+v, want %+v", tc.in, got, tc.want)
+			continue
+		}
+		for k, v := range tc.want.Config {
+			if got.Config[k] != v {
+				t.Errorf("%+v: got %+v, want %+v", tc.in, got, tc.want)
+			}
+		}
+	}
+	none := &Service{}
+	lc := container.LogConfig{}
+	none.mergeLogConfig(&lc)
+	if lc.Type != "json-file" {
+		t.Errorf("default driver %q", lc.Type)
+	}
+	if err := CheckLogConfig(container.LogConfig{Type: "syslog"}); err == nil || !strings.Contains(err.Error(), "failed to set log opts: logger: no log driver named 'syslog' is registered") {
+		t.Errorf("daemon log driver syslog: %v", err)
+	}
+}

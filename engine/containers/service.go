@@ -75,6 +75,13 @@ type Options struct {
 	SeccompProfile string
 	// NoNewPrivileges is the default of --security-opt no-new-privileges.
 	NoNewPrivileges bool
+	// LogConfig is the log driver (and its options) of containers that
+	// name none; "" is json-file. Check it with CheckLogConfig.
+	LogConfig container.LogConfig
+	// DefaultShmSize (bytes) and DefaultIpcMode apply to containers that
+	// give none; 0 and "" are dockerd's 64 MiB and private.
+	DefaultShmSize int64
+	DefaultIpcMode container.IpcMode
 }
 
 // DefaultNamespace is the containerd namespace roost uses.

@@ -53,6 +53,7 @@ type Options struct {
 	NoNewPrivileges bool
 	InitBinary      string // the init --init binds, "" if none was found
 	InitVersion     string
+	LoggingDriver   string // daemon.json's log-driver; "" is json-file
 }
 
 // Service answers the system endpoints.
@@ -68,7 +69,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		ID:                 o.ID,
 		Driver:             o.Snapshotter,
 		DriverStatus:       [][2]string{{"Snapshotter", o.Snapshotter}, {"Backing Filesystem", backingFS(o.DataDir)}},
-		LoggingDriver:      "json-file",
+		LoggingDriver:      orDefault(o.LoggingDriver, "json-file"),
 		CgroupDriver:       o.Cgroups.Driver,
 		CgroupVersion:      o.Cgroups.Version,
 		Debug:              o.Debug,
@@ -185,11 +186,13 @@ func securityOptions(o Options) []string {
 	return opts
 }
 
-func orBuiltin(profile string) string {
-	if profile == "" {
-		return "builtin"
+func orBuiltin(profile string) string { return orDefault(profile, "builtin") }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
 	}
-	return profile
+	return v
 }
 
 func kernelVersion() string {
