@@ -25,6 +25,7 @@ type securityOpts struct {
 	seccomp         string // "": the daemon's profile; a name above, or a profile's JSON
 	apparmor        string
 	labels          []string
+	writableCgroups bool
 }
 
 // parseSecurityOpts reads --security-opt values: "no-new-privileges",
@@ -66,6 +67,12 @@ func parseSecurityOpts(opts []string) (securityOpts, error) {
 				return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
 			}
 			so.noNewPrivileges = &b
+		case "writable-cgroups":
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
+			}
+			so.writableCgroups = b
 		default:
 			return so, fmt.Errorf("invalid --security-opt 2: %q", opt)
 		}
@@ -116,4 +123,21 @@ func checkSecurity(hc *container.HostConfig) error {
 	}
 	_, err = seccompOpt(hc, so, "")
 	return err
+}
+
+// withWritableCgroups mounts /sys/fs/cgroup read-write
+// (--security-opt writable-cgroups=true). Without delegated cgroups a
+// rootless container can still change nothing there.
+func withWritableCgroups(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+	for i, m := range s.Mounts {
+		if m.Destination != "/sys/fs/cgroup" {
+			continue
+		}
+		for j, o := range m.Options {
+			if o == "ro" {
+				s.Mounts[i].Options[j] = "rw"
+			}
+		}
+	}
+	return nil
 }

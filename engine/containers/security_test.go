@@ -24,6 +24,8 @@ func TestParseSecurityOpts(t *testing.T) {
 		}},
 		{opts: []string{"seccomp={\"a\":1}"}, check: func(s securityOpts) bool { return s.seccomp == `{"a":1}` }},
 		{opts: nil, check: func(s securityOpts) bool { return s.noNewPrivileges == nil && s.seccomp == "" }},
+		{opts: []string{"writable-cgroups=true"}, check: func(s securityOpts) bool { return s.writableCgroups }},
+		{opts: []string{"writable-cgroups=maybe"}, wantErr: `invalid --security-opt 2: "writable-cgroups=maybe"`},
 		{opts: []string{"bogus"}, wantErr: `invalid --security-opt 1: "bogus"`},
 		{opts: []string{"bogus=1"}, wantErr: `invalid --security-opt 2: "bogus=1"`},
 		{opts: []string{"no-new-privileges=maybe"}, wantErr: `invalid --security-opt 2: "no-new-privileges=maybe"`},

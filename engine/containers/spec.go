@@ -46,6 +46,9 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 	if secOpts.noNewPrivileges != nil {
 		nnp = *secOpts.noNewPrivileges
 	}
+	if secOpts.writableCgroups {
+		opts = append(opts, withWritableCgroups)
+	}
 	if !nnp {
 		// containerd sets no_new_privs by default, docker does not:
 		// setuid programs (su, ping) must work as under dockerd.
