@@ -51,10 +51,14 @@ func (s *Service) ipcSpecOpts(id string, hc *container.HostConfig) []oci.SpecOpt
 // container:<ref> names, refused as dockerd's getPIDContainer and
 // getIPCContainer do: unknown is a bad parameter, not running a conflict,
 // and an IPC donor must be shareable.
-func (s *Service) nsDonor(ref string, ipc bool) (int, error) {
+func (s *Service) nsDonor(self, ref string, ipc bool) (int, error) {
 	d, err := s.get(ref)
 	if err != nil {
 		return 0, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if d.id == self {
+		// Its lock is held by this start: say so rather than wait.
+		return 0, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("container %s cannot join its own namespace", ref))
 	}
 	deadline := time.Now().Add(donorLockWait)
 	for !d.mu.TryLock() {
@@ -96,14 +100,14 @@ func (s *Service) prepareNamespaces(ctx context.Context, cc client.Container, id
 		return err
 	}
 	if pidMode {
-		pid, err := s.nsDonor(hc.PidMode.Container(), false)
+		pid, err := s.nsDonor(id, hc.PidMode.Container(), false)
 		if err != nil {
 			return err
 		}
 		setNamespacePath(spec, specs.PIDNamespace, fmt.Sprintf("/proc/%d/ns/pid", pid))
 	}
 	if ipcMode {
-		pid, err := s.nsDonor(hc.IpcMode.Container(), true)
+		pid, err := s.nsDonor(id, hc.IpcMode.Container(), true)
 		if err != nil {
 			return err
 		}
