@@ -73,12 +73,17 @@ func (s *Service) fillHostConfigDefaults(ctx context.Context, id string, hc *con
 	return nil
 }
 
-// withHostConfigPaths sets the masked and read-only paths from the
-// HostConfig: none for a privileged container, as dockerd.
+// withHostConfigPaths sets the masked and read-only paths the HostConfig
+// gives (an empty list is none, as systempaths=unconfined sends; nil keeps
+// the default spec's), and none for a privileged container, as dockerd.
 func withHostConfigPaths(hc *container.HostConfig) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
-		s.Linux.MaskedPaths = hc.MaskedPaths
-		s.Linux.ReadonlyPaths = hc.ReadonlyPaths
+		if hc.MaskedPaths != nil {
+			s.Linux.MaskedPaths = hc.MaskedPaths
+		}
+		if hc.ReadonlyPaths != nil {
+			s.Linux.ReadonlyPaths = hc.ReadonlyPaths
+		}
 		if hc.Privileged {
 			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = nil, nil
 		}

@@ -139,6 +139,20 @@ func TestHostConfigPaths(t *testing.T) {
 	if !slices.Equal(spec.Linux.MaskedPaths, hc.MaskedPaths) || !slices.Equal(spec.Linux.ReadonlyPaths, hc.ReadonlyPaths) {
 		t.Errorf("paths %v %v", spec.Linux.MaskedPaths, spec.Linux.ReadonlyPaths)
 	}
+	def := &oci.Spec{Linux: &specs.Linux{MaskedPaths: []string{"/x"}, ReadonlyPaths: []string{"/y"}}}
+	if err := withHostConfigPaths(&container.HostConfig{})(context.Background(), nil, nil, def); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(def.Linux.MaskedPaths, []string{"/x"}) || !slices.Equal(def.Linux.ReadonlyPaths, []string{"/y"}) {
+		t.Errorf("nil paths dropped the defaults: %v %v", def.Linux.MaskedPaths, def.Linux.ReadonlyPaths)
+	}
+	none := &container.HostConfig{MaskedPaths: []string{}, ReadonlyPaths: []string{}}
+	if err := withHostConfigPaths(none)(context.Background(), nil, nil, def); err != nil {
+		t.Fatal(err)
+	}
+	if len(def.Linux.MaskedPaths) != 0 || len(def.Linux.ReadonlyPaths) != 0 {
+		t.Errorf("empty paths kept %v %v", def.Linux.MaskedPaths, def.Linux.ReadonlyPaths)
+	}
 	hc.Privileged = true
 	if err := withHostConfigPaths(hc)(context.Background(), nil, nil, spec); err != nil {
 		t.Fatal(err)
