@@ -50,6 +50,15 @@ func (s *Service) fillHostConfigDefaults(ctx context.Context, id string, hc *con
 	if hc.Runtime == "" {
 		hc.Runtime = defaultRuntime
 	}
+	// 0 and negative pids limits mean none, as dockerd's create handler
+	// reads them; without cgroups dockerd drops what it cannot apply
+	// (after the warning checkCreate gives), so inspect shows null.
+	if hc.PidsLimit != nil && (*hc.PidsLimit <= 0 || s.opts.Rootless) {
+		hc.PidsLimit = nil
+	}
+	if s.opts.Rootless {
+		hc.OomKillDisable, hc.MemorySwappiness = nil, nil
+	}
 	if hc.CgroupnsMode == "" {
 		// containerd's default spec has a cgroup namespace on v2 only.
 		hc.CgroupnsMode = container.CgroupnsModeHost
