@@ -13,7 +13,8 @@ GO_SRC = $(shell find $(1) -name '*.go' -not -name '*_test.go' 2>/dev/null) go.m
 ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd)
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
-RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc
+RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
+  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd
 
 .PHONY: all deps run test unit e2e bench clean busybox.tar
 
@@ -52,6 +53,21 @@ bin/containerd-fuse-overlayfs-grpc: go.mod
 	CGO_ENABLED=0 $(GOBUILD) \
 	  -ldflags '-s -w -X github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc/version.Version=$(FUSE_OVERLAYFS_VERSION)' \
 	  -o $@ github.com/containerd/fuse-overlayfs-snapshotter/v2/cmd/containerd-fuse-overlayfs-grpc
+
+# The CNI plugins roost's networks use, named for their type (netstack
+# finds a plugin by the name of its binary, in the directory of roostd).
+bin/cni-bridge: go.mod
+	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/main/bridge
+
+bin/cni-static: go.mod
+	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/containernetworking/plugins/plugins/ipam/static
+
+# bypass4netns (opt-in fast path for container sockets) links libseccomp.
+bin/bypass4netns: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/rootless-containers/bypass4netns/cmd/bypass4netns
+
+bin/bypass4netnsd: go.mod
+	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w' -o $@ github.com/rootless-containers/bypass4netns/cmd/bypass4netnsd
 
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.

@@ -34,6 +34,11 @@ type Options struct {
 	Stats StatsBackend
 	// DiskUsage serves GET /system/df; nil: it answers 501.
 	DiskUsage DiskUsageBackend
+	// Networks serves /networks; nil: those routes answer 501.
+	Networks NetworksBackend
+	// Registry serves GET /images/search and GET /distribution/{name}/json;
+	// nil: they answer 501.
+	Registry RegistryBackend
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -51,6 +56,8 @@ type server struct {
 	containersMore ContainersMoreBackend
 	stats          StatsBackend
 	diskUsage      DiskUsageBackend
+	networks       NetworksBackend
+	registry       RegistryBackend
 }
 
 // route is one line of a resource's route table.
@@ -76,6 +83,8 @@ func New(opts Options) http.Handler {
 		containersMore: opts.ContainersMore,
 		stats:          opts.Stats,
 		diskUsage:      opts.DiskUsage,
+		networks:       opts.Networks,
+		registry:       opts.Registry,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -86,11 +95,13 @@ func New(opts Options) http.Handler {
 		s.containerRoutes(),
 		s.imageRoutes(),
 		s.authRoutes(),
+		s.registryRoutes(),
 		s.execRoutes(),
 		s.archiveRoutes(),
 		s.volumeRoutes(),
 		s.containerMoreRoutes(),
 		s.containerStatsRoutes(),
+		s.networkRoutes(),
 	} {
 		for _, rt := range table {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))

@@ -56,8 +56,8 @@ func (s *server) postImagesPush(w http.ResponseWriter, r *http.Request, name str
 }
 
 // pullReference joins the fromImage and tag parameters as dockerd does: the
-// tag may be a digest. A name without a tag means every tag, which roost
-// cannot list yet.
+// tag may be a digest. A name without a tag means every tag (docker pull
+// --all-tags).
 func pullReference(image, tag string) (string, error) {
 	named, err := reference.ParseNormalizedNamed(image)
 	if err != nil {
@@ -72,9 +72,6 @@ func pullReference(image, tag string) (string, error) {
 		if err != nil {
 			return "", invalidParameter{err}
 		}
-	}
-	if reference.IsNameOnly(named) {
-		return "", notImplemented("pulling every tag of a repository (docker pull --all-tags) is not supported yet by roost: name a tag")
 	}
 	return named.String(), nil
 }

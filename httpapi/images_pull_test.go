@@ -90,7 +90,7 @@ func TestPullReference(t *testing.T) {
 		{"me/UPPER", "latest", "", 400},
 		{"UPPER", "latest", "", 400},
 		{"busybox", "bad tag", "", 400},
-		{"busybox", "", "", 501},
+		{"busybox", "", "docker.io/library/busybox", 0},
 	} {
 		got, err := pullReference(tc.image, tc.tag)
 		if tc.status != 0 {

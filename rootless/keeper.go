@@ -285,7 +285,9 @@ func RunKeeper(p Paths) error {
 	if err != nil {
 		return err
 	}
-	portDriver, err := builtin.NewParentDriver(logw, p.KeeperDir(), false, "auto")
+	// Transparent mode: a server in a container sees the client's own
+	// address rather than the namespace's.
+	portDriver, err := builtin.NewParentDriver(logw, p.KeeperDir(), true, "auto")
 	if err != nil {
 		return err
 	}
@@ -326,6 +328,11 @@ func RunChild(p Paths) error {
 		PortDriver:                builtin.NewChildDriver(logw),
 		Propagation:               "rslave",
 	})
+}
+
+// PortDriverSocket is RootlessKit's API socket, where ports are published.
+func (p Paths) PortDriverSocket() string {
+	return filepath.Join(p.KeeperDir(), parent.StateFileAPISock)
 }
 
 // NetNSPath is the detached network namespace containers are joined to.

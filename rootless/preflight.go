@@ -108,7 +108,7 @@ func LocalHost(binDir, dataDir string) Host {
 
 // PinnedBinaries are built by make next to roostd, from the versions pinned
 // in go.mod.
-var PinnedBinaries = []string{"roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc"}
+var PinnedBinaries = []string{"roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc", "cni-bridge", "cni-static", "bypass4netns", "bypass4netnsd"}
 
 // Preflight checks every prerequisite of a rootless engine on h, one Check
 // each, in the order a user would fix them.

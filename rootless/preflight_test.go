@@ -56,6 +56,10 @@ func goodHost() (Host, map[string]fakeFile, map[string]string) {
 		"/opt/roost/bin/runc":                           {mode: 0o755},
 		"/opt/roost/bin/containerd-shim-runc-v2":        {mode: 0o755},
 		"/opt/roost/bin/containerd-fuse-overlayfs-grpc": {mode: 0o755},
+		"/opt/roost/bin/cni-bridge":                     {mode: 0o755},
+		"/opt/roost/bin/cni-static":                     {mode: 0o755},
+		"/opt/roost/bin/bypass4netns":                   {mode: 0o755},
+		"/opt/roost/bin/bypass4netnsd":                  {mode: 0o755},
 	}
 	env := map[string]string{"XDG_RUNTIME_DIR": "/run/user/1000"}
 	h := Host{

@@ -93,11 +93,23 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		// Docker's certs.d layout, in the user's config dir.
 		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
+		Registry: cfg.Registry,
 	})
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
 	if err != nil {
 		return nil, err
 	}
+	nets, bypass, err := buildNetworks(ctx, cfg, st, bus, p)
+	if err != nil {
+		return nil, fmt.Errorf("networks: %w", err)
+	}
+	e.closers = append(e.closers, func(context.Context) {
+		nets.Close()
+		if bypass != nil && !cfg.LiveRestore {
+			// The containers it served are stopped by now.
+			bypass.Shutdown()
+		}
+	})
 	cgroups := system.DetectCgroups(true)
 	seccompProfile, err := seccompProfile(cfg.SeccompProfile)
 	if err != nil {
@@ -117,6 +129,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		Images:      imgs,
 		Volumes:     vols,
+		Network:     nets,
 		StateDir:    p.StateDir,
 		DataDir:     p.DataDir,
 		Rootless:    !cgroups.Limits,
@@ -135,6 +148,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 	}
 	imgs.SetContainerUsage(ctrs)
 	vols.SetContainerUsage(ctrs)
+	nets.SetContainers(ctrs)
 	if err := ctrs.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("restoring containers: %w", err)
 	}
@@ -164,6 +178,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Counter:         counter{ctrs: ctrs, imgs: imgs},
 		Components:      containerdVersion{ctrdVersion},
 		EventsListeners: bus.Subscribers,
+		Registry:        imgs.RegistryConfig,
 		SeccompProfile:  cfg.SeccompProfile,
 		NoNewPrivileges: cfg.NoNewPrivileges,
 		LoggingDriver:   cfg.LogDriver,
@@ -178,11 +193,13 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Exec:          ctrs,
 		Archive:       ctrs,
 		Volumes:       vols,
+		Networks:      nets,
 		ServerVersion: version,
 
 		ContainersMore: ctrs,
 		Stats:          ctrs,
 		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols},
+		Registry:       imgs,
 	})
 	return e, nil
 }

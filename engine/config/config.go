@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"sort"
 	"strings"
@@ -32,6 +33,12 @@ type Config struct {
 	// StorageDriver names the containerd snapshotter: "" picks one (see
 	// StorageDrivers).
 	StorageDriver string `json:"storage-driver,omitempty"`
+	// Bypass4netns gives every container on a bridge network bypass4netns
+	// unless its label io.roost.net.bypass4netns=false refuses it.
+	Bypass4netns bool `json:"bypass4netns,omitempty"`
+	// Registry holds the registry keys (registry-mirrors,
+	// insecure-registries, max-concurrent-downloads and -uploads).
+	Registry
 	// Init runs an init (tini) as PID 1 of every container whose
 	// HostConfig.Init is unset, as dockerd's "init" key.
 	Init bool `json:"init,omitempty"`
@@ -73,6 +80,9 @@ func (c *Config) Validate() error {
 	}
 	if c.StorageDriver != "" && !slices.Contains(StorageDrivers, c.StorageDriver) {
 		return fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", c.StorageDriver, strings.Join(StorageDrivers, ", "))
+	}
+	if err := c.Registry.validate(); err != nil {
+		return err
 	}
 	for _, h := range c.Hosts {
 		if !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "fd://") {
@@ -149,15 +159,23 @@ func (c *Config) LoadFile(path string, flagsSet map[string]bool) error {
 	return nil
 }
 
+// knownKeys are the json keys of Config's fields, those of embedded
+// structs included.
 func knownKeys() map[string]bool {
 	keys := map[string]bool{}
-	b, _ := json.Marshal(Config{DataRoot: "x", Hosts: []string{"x"}, Group: "x", Debug: true, LogLevel: "x", LiveRestore: true, StorageDriver: "x",
-		Init: true, InitPath: "x", SeccompProfile: "x", NoNewPrivileges: true,
-		LogDriver: "x", LogOpts: map[string]string{"x": "x"}, DefaultShmSize: "x", DefaultIpcMode: "x"})
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	for k := range m {
-		keys[k] = true
+	var add func(t reflect.Type)
+	add = func(t reflect.Type) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				add(f.Type)
+				continue
+			}
+			if name, _, _ := strings.Cut(f.Tag.Get("json"), ","); name != "" && name != "-" {
+				keys[name] = true
+			}
+		}
 	}
+	add(reflect.TypeFor[Config]())
 	return keys
 }

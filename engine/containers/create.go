@@ -52,6 +52,12 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if err != nil {
 		return nil, err
 	}
+	if err := s.opts.Network.CheckCreate(ctx, &cfg, hc, nc); err != nil {
+		return nil, err
+	}
+	if hc.NetworkMode.IsHost() && len(hc.PortBindings) > 0 {
+		warnings = append(warnings, "Published ports are discarded when using host network mode")
+	}
 	if cfg.Image == "" {
 		return nil, errdefs.ErrInvalidArgument.WithMessage("no image specified")
 	}
@@ -232,6 +238,12 @@ func (s *Service) createRuntime(ctx context.Context, rec *store.Container, img *
 	specOpts, err := s.specOpts(id, rec.Config, rec.HostConfig, rec.Path, rec.Args)
 	if err != nil {
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if usesNetworker(rec.HostConfig) {
+		// Last, so that it extends whatever seccomp profile the others chose.
+		if l := s.opts.Network.SeccompListener(id, rec.Config); l != "" {
+			specOpts = append(specOpts, withSeccompListener(l))
+		}
 	}
 	opts := []client.NewContainerOpts{
 		client.WithImage(img.Image),

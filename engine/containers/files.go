@@ -50,15 +50,28 @@ func (f etcFiles) mounts() []specs.Mount {
 // writeEtcFiles (re)writes the files: the state directory is on a tmpfs
 // and is gone after a reboot, so Start calls this too.
 func (s *Service) writeEtcFiles(id string, cfg *container.Config, hc *container.HostConfig) error {
+	return s.writeNetworkedEtcFiles(id, cfg, hc, nil)
+}
+
+// writeNetworkedEtcFiles writes the files with what the container's
+// networks gave it (att may be nil). The files are rewritten in place,
+// since they are bind-mounted into a task that may already exist.
+func (s *Service) writeNetworkedEtcFiles(id string, cfg *container.Config, hc *container.HostConfig, att *NetworkAttachment) error {
 	if err := os.MkdirAll(s.stateDir(id), 0o700); err != nil {
 		return err
+	}
+	if att == nil {
+		att = &NetworkAttachment{}
 	}
 	f := s.etcFiles(id)
 	hosts, err := hostsFile(cfg, hc)
 	if err != nil {
 		return err
 	}
-	resolv, err := s.resolvConf(hc)
+	for _, h := range att.Hosts {
+		hosts = append(hosts, h+"\n"...)
+	}
+	resolv, err := s.resolvConf(hc, att.Nameservers)
 	if err != nil {
 		return err
 	}
@@ -122,10 +135,13 @@ func hostsFile(cfg *container.Config, hc *container.HostConfig) ([]byte, error) 
 // --dns-option override the base, which is slirp4netns' forwarder in
 // rootless mode and the host's file (without loopback servers, which mean
 // nothing in another network namespace) otherwise.
-func (s *Service) resolvConf(hc *container.HostConfig) ([]byte, error) {
+func (s *Service) resolvConf(hc *container.HostConfig, networkServers []string) ([]byte, error) {
 	var servers, search, options []string
 	if s.opts.Rootless && !hc.NetworkMode.IsHost() {
 		servers = []string{slirpDNS}
+	}
+	if len(networkServers) > 0 {
+		servers = networkServers
 	}
 	if data, err := os.ReadFile(hostResolvConf); err == nil {
 		hs, hsearch, hopts := parseResolvConf(data)

@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/api/types/network"
 	"github.com/moby/moby/api/types/storage"
 )
 
@@ -57,18 +56,9 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 		ExecIDs:         s.execs.live(c),
 		AppArmorProfile: appArmorProfile(rec.HostConfig),
 		Config:          &cfg,
-		NetworkSettings: &container.NetworkSettings{
-			Ports:    network.PortMap{},
-			Networks: endpoints(rec.HostConfig.NetworkMode),
-		},
+		NetworkSettings: s.networkSettings(rec),
 	}
 	return resp, nil
-}
-
-// endpoints is the container's network list: the network of its mode,
-// without addresses until a networker assigns them.
-func endpoints(mode container.NetworkMode) map[string]*network.EndpointSettings {
-	return map[string]*network.EndpointSettings{networkName(mode): {}}
 }
 
 // appArmorProfile is the profile --security-opt apparmor= named, which

@@ -44,7 +44,7 @@ func (s *Service) List(ctx context.Context, opts ListOptions) ([]container.Summa
 		c.mu.Lock()
 		action := lc.include(c)
 		if action == includeIt {
-			out = append(out, c.summary(now, s.volumePath()))
+			out = append(out, c.summary(now, s.volumePath(), s.networkSettings(c.rec)))
 		}
 		c.mu.Unlock()
 		if action == stopHere || (opts.Limit > 0 && len(out) == opts.Limit) {
@@ -169,7 +169,7 @@ func (lc *listContext) include(c *ctr) listAction {
 }
 
 // summary is the container's line of `docker ps`. c.mu is held.
-func (c *ctr) summary(now time.Time, vp volumePath) container.Summary {
+func (c *ctr) summary(now time.Time, vp volumePath, ns *container.NetworkSettings) container.Summary {
 	rec := c.rec
 	sum := container.Summary{
 		ID:              c.id,
@@ -178,11 +178,11 @@ func (c *ctr) summary(now time.Time, vp volumePath) container.Summary {
 		ImageID:         rec.ImageID,
 		Command:         command(rec.Path, rec.Args),
 		Created:         rec.Created.Unix(),
-		Ports:           []container.PortSummary{},
+		Ports:           portSummaries(rec.Config, ns),
 		Labels:          rec.Config.Labels,
 		State:           c.state(),
 		Status:          statusText(rec.State, c.removing, now) + runningHealth(rec.State),
-		NetworkSettings: &container.NetworkSettingsSummary{Networks: endpoints(rec.HostConfig.NetworkMode)},
+		NetworkSettings: &container.NetworkSettingsSummary{Networks: ns.Networks},
 		Mounts:          mountPoints(rec.HostConfig, vp),
 	}
 	sum.HostConfig.NetworkMode = string(rec.HostConfig.NetworkMode)

@@ -44,6 +44,16 @@ func (s *Service) Restore(ctx context.Context) error {
 	}
 	for _, c := range s.all() {
 		c.mu.Lock()
+		running := c.rec.State.Running
+		c.mu.Unlock()
+		if !running {
+			// Endpoints and ports of a container that stopped while roostd
+			// was away.
+			s.logErr(ctx, c, "network cleanup", s.opts.Network.Detach(ctx, c.id))
+		}
+	}
+	for _, c := range s.all() {
+		c.mu.Lock()
 		st := c.rec.State
 		restart := !st.Running && !st.Dead && !st.StartedAt.IsZero() && restartAtBoot(c.rec.HostConfig.RestartPolicy, exitFacts{
 			exitCode:        st.ExitCode,
@@ -145,6 +155,11 @@ func (s *Service) reconcile(ctx context.Context, c *ctr) error {
 // held.
 func (s *Service) adopt(ctx context.Context, c *ctr, task client.Task, dio *cio.DirectIO, paused bool) {
 	r := &run{task: task, io: dio, outputDone: make(chan struct{}), exited: make(chan struct{}), netCleanup: func() error { return nil }}
+	if usesNetworker(c.rec.HostConfig) {
+		// The networker kept the endpoints and ports of the containers
+		// that were running.
+		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
+	}
 	exitC, err := task.Wait(ctx)
 	if err != nil {
 		exitC = closedExit(err)

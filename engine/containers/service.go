@@ -19,6 +19,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/network"
 
 	"github.com/roostd/roost/engine/store"
 )
@@ -35,11 +36,44 @@ type ImageResolver interface {
 	Resolve(ctx context.Context, ref string) (*Resolved, error)
 }
 
-// Networker connects a container to its networks. Attach runs between
-// task create and task start, with the path of the task's network
-// namespace; the returned cleanup runs after the task is gone.
+// Networker connects containers to their networks.
 type Networker interface {
-	Attach(ctx context.Context, id, netnsPath string, hc *container.HostConfig) (cleanup func() error, err error)
+	// CheckCreate validates a new container's networks and published
+	// ports (errors are dockerd's, in errdefs classes). It may add labels
+	// to cfg that record the networker's choices (bypass4netns).
+	CheckCreate(ctx context.Context, cfg *container.Config, hc *container.HostConfig, nc *network.NetworkingConfig) error
+	// SeccompListener is the seccomp notification socket the container's
+	// spec must name, "" for none.
+	SeccompListener(id string, cfg *container.Config) string
+	// Prepare runs before the task is created (NetNS is still empty).
+	Prepare(ctx context.Context, req NetworkRequest) error
+	// Attach runs between task create and task start, with the path of
+	// the task's network namespace.
+	Attach(ctx context.Context, req NetworkRequest) (*NetworkAttachment, error)
+	// Detach undoes Attach once the task is gone; it is idempotent and
+	// knows the containers attached before a restart of roostd.
+	Detach(ctx context.Context, id string) error
+	// Settings returns the live network settings of an attached
+	// container, nil for one that is not.
+	Settings(id string) *container.NetworkSettings
+}
+
+// NetworkRequest describes a container whose task was just created.
+type NetworkRequest struct {
+	ID, Name   string
+	NetNS      string
+	Config     *container.Config
+	HostConfig *container.HostConfig
+	Networking *network.NetworkingConfig
+}
+
+// NetworkAttachment is what a container got from its networks.
+type NetworkAttachment struct {
+	// Hosts are /etc/hosts lines for the container's own addresses.
+	Hosts []string
+	// Nameservers replace the default resolv.conf servers (the networks'
+	// DNS servers); nil keeps them.
+	Nameservers []string
 }
 
 // Options configure a Service.
@@ -227,6 +261,18 @@ func (nopPublisher) Publish(events.Type, events.Action, events.Actor) {}
 
 type nopNetworker struct{}
 
-func (nopNetworker) Attach(context.Context, string, string, *container.HostConfig) (func() error, error) {
-	return func() error { return nil }, nil
+func (nopNetworker) CheckCreate(context.Context, *container.Config, *container.HostConfig, *network.NetworkingConfig) error {
+	return nil
+}
+
+func (nopNetworker) SeccompListener(string, *container.Config) string { return "" }
+
+func (nopNetworker) Prepare(context.Context, NetworkRequest) error { return nil }
+
+func (nopNetworker) Detach(context.Context, string) error { return nil }
+
+func (nopNetworker) Settings(string) *container.NetworkSettings { return nil }
+
+func (nopNetworker) Attach(context.Context, NetworkRequest) (*NetworkAttachment, error) {
+	return &NetworkAttachment{}, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
+	"github.com/moby/moby/api/types/network"
 )
 
 // fakeNet records the networker calls.
@@ -20,21 +21,33 @@ type fakeNet struct {
 	cleaned  []string
 }
 
-func (f *fakeNet) Attach(_ context.Context, id, netns string, _ *container.HostConfig) (func() error, error) {
-	ino, err := os.Readlink(netns)
+func (f *fakeNet) Attach(_ context.Context, req NetworkRequest) (*NetworkAttachment, error) {
+	ino, err := os.Readlink(req.NetNS)
 	if err != nil {
-		return nil, fmt.Errorf("netns %s: %w", netns, err)
+		return nil, fmt.Errorf("netns %s: %w", req.NetNS, err)
 	}
 	f.mu.Lock()
-	f.attached = append(f.attached, id+" "+ino)
+	f.attached = append(f.attached, req.ID+" "+ino)
 	f.mu.Unlock()
-	return func() error {
-		f.mu.Lock()
-		f.cleaned = append(f.cleaned, id)
-		f.mu.Unlock()
-		return nil
-	}, nil
+	return &NetworkAttachment{}, nil
 }
+
+func (f *fakeNet) Detach(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleaned = append(f.cleaned, id)
+	return nil
+}
+
+func (f *fakeNet) CheckCreate(context.Context, *container.Config, *container.HostConfig, *network.NetworkingConfig) error {
+	return nil
+}
+
+func (f *fakeNet) SeccompListener(string, *container.Config) string { return "" }
+
+func (f *fakeNet) Prepare(context.Context, NetworkRequest) error { return nil }
+
+func (f *fakeNet) Settings(string) *container.NetworkSettings { return nil }
 
 func TestRunOptions(t *testing.T) {
 	e := newEnv(t)

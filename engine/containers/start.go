@@ -80,8 +80,18 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		return s.startFailed(ctx, c, fmt.Errorf("opening the container's FIFOs: %w", err))
 	}
+	netReq := NetworkRequest{ID: c.id, Name: rec.Name, Config: rec.Config, HostConfig: rec.HostConfig, Networking: rec.NetworkingConfig}
+	if usesNetworker(rec.HostConfig) {
+		if err := s.opts.Network.Prepare(ctx, netReq); err != nil {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+			return s.startFailed(ctx, c, err)
+		}
+	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
+		if usesNetworker(rec.HostConfig) {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+		}
 		return s.startFailed(ctx, c, fmt.Errorf("failed to create task for container: %s", err))
 	}
 	r := &run{task: task, io: dio, outputDone: make(chan struct{}), exited: make(chan struct{}), netCleanup: func() error { return nil }}
@@ -95,11 +105,15 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		return s.startFailed(ctx, c, err)
 	}
 	if usesNetworker(rec.HostConfig) {
-		cleanup, err := s.opts.Network.Attach(ctx, c.id, fmt.Sprintf("/proc/%d/ns/net", task.Pid()), rec.HostConfig)
+		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
+		netReq.NetNS = fmt.Sprintf("/proc/%d/ns/net", task.Pid())
+		att, err := s.opts.Network.Attach(ctx, netReq)
 		if err != nil {
-			return abort(fmt.Errorf("failed to set up container networking: %w", err))
+			return abort(err)
 		}
-		r.netCleanup = cleanup
+		if err := s.writeNetworkedEtcFiles(c.id, rec.Config, rec.HostConfig, att); err != nil {
+			return abort(fmt.Errorf("writing the container's /etc files: %w", err))
+		}
 	}
 	exitC, err := task.Wait(ctx)
 	if err != nil {

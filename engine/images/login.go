@@ -2,12 +2,15 @@ package images
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/remotes/docker"
+	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/registry"
 )
@@ -21,7 +24,8 @@ import (
 // to … failed with status: 401 Unauthorized".
 func (s *Service) Login(ctx context.Context, auth registry.AuthConfig) (*registry.AuthResponse, error) {
 	host := loginHost(auth.ServerAddress)
-	hosts, err := s.hosts(ctx, &auth)(host)
+	// A login is for the registry itself, never its mirrors.
+	hosts, err := s.registryHosts(ctx, &auth, false)(host)
 	if err != nil {
 		return nil, err
 	}
@@ -95,6 +99,11 @@ func loginError(url string, err error) error {
 	if errdefs.IsCanceled(err) || errdefs.IsDeadlineExceeded(err) {
 		return err
 	}
+	if details := tokenRefusal(err); details != "" {
+		// dockerd's words for a token service that refuses the password
+		// (Docker Hub's "incorrect username or password").
+		return errdefs.ErrUnauthenticated.WithMessage(fmt.Sprintf("Get %q: unauthorized: %s", url, details))
+	}
 	return errdefs.ErrUnauthenticated.WithMessage(fmt.Sprintf("login attempt to %s failed: %v", url, registryError(err)))
 }
 
@@ -108,4 +117,30 @@ func loginHost(addr string) string {
 		return "docker.io"
 	}
 	return addr
+}
+
+// tokenRefusal is what a token service said when it refused the
+// credentials with a 401: its "details" (Docker Hub's), or the message of
+// its first distribution error; "" if err is something else.
+func tokenRefusal(err error) string {
+	var status remoteerrors.ErrUnexpectedStatus
+	if !errors.As(err, &status) || status.StatusCode != http.StatusUnauthorized {
+		return ""
+	}
+	var body struct {
+		Details string `json:"details"`
+		Errors  []struct {
+			Message string `json:"message"`
+		} `json:"errors"`
+	}
+	if json.Unmarshal(status.Body, &body) != nil {
+		return "authentication required"
+	}
+	switch {
+	case body.Details != "":
+		return body.Details
+	case len(body.Errors) > 0 && body.Errors[0].Message != "":
+		return body.Errors[0].Message
+	}
+	return "authentication required"
 }

@@ -16,12 +16,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/registry"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/semaphore"
 )
-
-// maxConcurrentDownloads is how many layers of one pull download at once:
-// dockerd's default for max-concurrent-downloads.
-const maxConcurrentDownloads = 3
 
 // PullOptions are the options of Pull.
 type PullOptions struct {
@@ -35,10 +30,11 @@ type PullOptions struct {
 	Progress ProgressFunc
 }
 
-// Pull fetches ref (name:tag or name@digest; a bare name means its
-// "latest" tag) from its registry into the content store, unpacks it into
-// the service's snapshotter and names it ref, as `docker pull` does. A
-// name the image had before is moved; the image it named stays, untagged.
+// Pull fetches ref (name:tag or name@digest; a bare name means every tag
+// of the repository, as with dockerd) from its registry into the content
+// store, unpacks it into the service's snapshotter and names it ref, as
+// `docker pull` does. A name the image had before is moved; the image it
+// named stays, untagged.
 //
 // The progress lines are dockerd's: "Pulling from …" with the tag as ID,
 // per layer "Pulling fs layer", "Downloading", "Download complete",
@@ -52,7 +48,9 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions) error 
 	if err != nil {
 		return invalidReference(err)
 	}
-	named = reference.TagNameOnly(named)
+	if reference.IsNameOnly(named) {
+		return s.pullAllTags(ctx, named, opts)
+	}
 	out := &progressOut{fn: opts.Progress}
 	platform := s.platform
 	if opts.Platform != nil {
@@ -100,6 +98,14 @@ func (s *Service) Pull(ctx context.Context, ref string, opts PullOptions) error 
 		tagOrDigest = d.Digest().String()
 	}
 	out.message(tagOrDigest, "Pulling from "+reference.Path(named))
+
+	// A second pull of what another pull is fetching waits for it, then
+	// finds the content there: each layer is downloaded once.
+	unlock, err := s.pulls.lock(ctx, target.Digest.String())
+	if err != nil {
+		return err
+	}
+	defer unlock()
 
 	// An image whose content is all there already shows no layers at all.
 	available, _, _, missing, err := cimages.Check(ctx, s.content(), target, platform)
@@ -175,7 +181,7 @@ func (s *Service) fetch(ctx context.Context, named reference.Named, target ocisp
 			Applier:                 tr.applier(s.client.DiffService()),
 		}),
 		unpack.WithFetchAllContent(),
-		unpack.WithLimiter(semaphore.NewWeighted(maxConcurrentDownloads)),
+		unpack.WithLimiter(s.downloads),
 	)
 	if err != nil {
 		return err

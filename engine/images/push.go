@@ -19,12 +19,7 @@ import (
 	"github.com/moby/moby/api/types/registry"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
-	"golang.org/x/sync/semaphore"
 )
-
-// maxConcurrentUploads is how many blobs of one push upload at once:
-// dockerd's default for max-concurrent-uploads.
-const maxConcurrentUploads = 5
 
 // PushOptions are the options of Push.
 type PushOptions struct {
@@ -159,7 +154,7 @@ func (s *Service) pushRecord(ctx context.Context, rec cimages.Image, auth *regis
 	}
 	pt := newPushTracker(out, tracker)
 	stop := ticker(pt.tick)
-	err = remotes.PushContent(ctx, pusher, target, s.content(), semaphore.NewWeighted(maxConcurrentUploads), platforms.All, pt.wrap)
+	err = remotes.PushContent(ctx, pusher, target, s.content(), s.uploads, platforms.All, pt.wrap)
 	stop()
 	if err != nil {
 		return registryError(err)

@@ -10,7 +10,6 @@ import (
 
 	"github.com/containerd/containerd/v2/core/remotes"
 	"github.com/containerd/containerd/v2/core/remotes/docker"
-	"github.com/containerd/containerd/v2/core/remotes/docker/config"
 	remoteerrors "github.com/containerd/containerd/v2/core/remotes/errors"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -35,18 +34,16 @@ func (s *Service) resolver(ctx context.Context, auth *registry.AuthConfig, track
 
 // hosts configures the registries' endpoints and their authentication.
 //
-// Registries on loopback (localhost, 127.0.0.0/8, ::1) are tried with
-// HTTPS without verifying certificates and then with plain HTTP, as
-// dockerd treats them as insecure by default; every other registry needs
-// HTTPS with a trusted certificate. Certificates for a registry go in
-// certs.d/<host:port>/ (ca.crt, client.cert and client.key), the layout of
-// Docker's /etc/docker/certs.d; containerd's hosts.toml works there too.
+// Registries on loopback (localhost, 127.0.0.0/8, ::1) and those
+// daemon.json lists as insecure-registries are tried with HTTPS without
+// verifying certificates and then with plain HTTP, as dockerd does; every
+// other registry needs HTTPS with a trusted certificate. Certificates for
+// a registry go in certs.d/<host:port>/ (ca.crt, client.cert and
+// client.key), the layout of Docker's /etc/docker/certs.d; containerd's
+// hosts.toml works there too. Pulls from Docker Hub try the
+// registry-mirrors first.
 func (s *Service) hosts(ctx context.Context, auth *registry.AuthConfig) docker.RegistryHosts {
-	opts := config.HostOptions{Credentials: credentials(auth)}
-	if s.certsDir != "" {
-		opts.HostDir = config.HostDirFromRoot(s.certsDir)
-	}
-	return config.ConfigureHosts(quiet(ctx), opts)
+	return s.registryHosts(ctx, auth, true)
 }
 
 // credentials turns the client's AuthConfig into the resolver's callback:

@@ -12,9 +12,11 @@
 package images
 
 import (
+	"cmp"
 	"context"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	containerd "github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/content"
@@ -22,7 +24,10 @@ import (
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/platforms"
 	"github.com/moby/moby/api/types/events"
+	"github.com/moby/moby/api/types/registry"
 	digest "github.com/opencontainers/go-digest"
+	"github.com/roostd/roost/engine/config"
+	"golang.org/x/sync/semaphore"
 )
 
 // Publisher receives the service's image events; engine/events.Bus is one.
@@ -60,6 +65,12 @@ type Options struct {
 	// CertsDir holds per-registry certificates, certs.d/<host:port>/ as
 	// in Docker (~/.config/roost/certs.d); empty for none.
 	CertsDir string
+	// Registry is daemon.json's registry configuration (mirrors, insecure
+	// registries, download and upload limits), already validated.
+	Registry config.Registry
+	// RegistryTimeout bounds the wait for a registry's response headers
+	// and any pause in a response body; 0 means 30 seconds.
+	RegistryTimeout time.Duration
 }
 
 // Service implements Docker's image operations on containerd.
@@ -82,6 +93,16 @@ type Service struct {
 	pruning atomic.Bool
 
 	cache *metaCache
+
+	reg             *registries
+	registryTimeout time.Duration
+	// downloads and uploads limit the layer transfers of all pulls and
+	// all pushes together, as max-concurrent-downloads and -uploads do
+	// in dockerd.
+	downloads, uploads *semaphore.Weighted
+	// pulls makes a pull of an image another pull is fetching wait for it
+	// and then find everything there, so that the layers download once.
+	pulls keyedMutex
 }
 
 // New returns a Service using client's content and image stores.
@@ -93,16 +114,23 @@ func New(client *containerd.Client, opts Options) *Service {
 		opts.Snapshotter = "overlayfs"
 	}
 	return &Service{
-		client:      client,
-		ns:          opts.Namespace,
-		snapshotter: opts.Snapshotter,
-		certsDir:    opts.CertsDir,
-		events:      opts.Events,
-		platform:    platforms.Default(),
-		containers:  opts.Containers,
-		cache:       newMetaCache(),
+		client:          client,
+		ns:              opts.Namespace,
+		snapshotter:     opts.Snapshotter,
+		certsDir:        opts.CertsDir,
+		events:          opts.Events,
+		platform:        platforms.Default(),
+		containers:      opts.Containers,
+		cache:           newMetaCache(),
+		reg:             newRegistries(opts.Registry),
+		registryTimeout: cmp.Or(opts.RegistryTimeout, defaultRegistryTimeout),
+		downloads:       semaphore.NewWeighted(int64(opts.Registry.Downloads())),
+		uploads:         semaphore.NewWeighted(int64(opts.Registry.Uploads())),
 	}
 }
+
+// RegistryConfig is the registry configuration as docker info shows it.
+func (s *Service) RegistryConfig() *registry.ServiceConfig { return s.reg.serviceConfig() }
 
 // SetContainerUsage sets the source of container use of images.
 func (s *Service) SetContainerUsage(u ContainerUsage) {

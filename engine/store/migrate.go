@@ -39,6 +39,20 @@ var migrations = []string{
 		options   TEXT NOT NULL,
 		anonymous INTEGER NOT NULL DEFAULT 0
 	);`,
+	// 3: networks (the moby API's network.Inspect minus its live parts, as
+	// JSON) and the endpoints of running containers, kept so that DNS and
+	// published ports survive a restart of roostd.
+	`CREATE TABLE networks (
+		id      TEXT PRIMARY KEY,
+		name    TEXT NOT NULL UNIQUE,
+		spec    TEXT NOT NULL
+	);
+	CREATE TABLE endpoints (
+		container_id TEXT NOT NULL,
+		network_id   TEXT NOT NULL REFERENCES networks(id),
+		spec         TEXT NOT NULL,
+		PRIMARY KEY (container_id, network_id)
+	);`,
 }
 
 // migrate applies the migrations the database has not seen yet, each in its

@@ -47,6 +47,9 @@ type Options struct {
 	Counter         Counter
 	Components      ComponentVersions
 	EventsListeners func() int
+	// Registry is the registry configuration docker info shows; nil shows
+	// none.
+	Registry func() *registry.ServiceConfig
 	// SeccompProfile is the daemon's seccomp profile as daemon.json names
 	// it: "builtin", "unconfined" or a path.
 	SeccompProfile  string
@@ -98,6 +101,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		Containerd:         &system.ContainerdInfo{Address: o.ContainerdAddr, Namespaces: system.ContainerdNamespaces{Containers: o.Namespace, Plugins: o.Namespace}},
 		Warnings:           o.Cgroups.Warnings,
 	}
+	info.Plugins.Network = []string{"bridge", "host", "null"}
 	if o.InitBinary != "" {
 		// The name dockerd shows; the binary is bound under that name.
 		info.InitBinary = "docker-init"
@@ -108,6 +112,9 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 	}
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
+	if o.Registry != nil {
+		info.RegistryConfig = o.Registry()
+	}
 	if o.EventsListeners != nil {
 		info.NEventsListener = o.EventsListeners()
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/roostd/roost/rootless"
 )
 
 // TestCheckMissing runs `roostd check` from a directory without the pinned
@@ -50,7 +52,7 @@ func TestCheckMissing(t *testing.T) {
 			missing = append(missing, line)
 		}
 	}
-	for _, b := range []string{"roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc"} {
+	for _, b := range rootless.PinnedBinaries {
 		want := "MISSING  " + filepath.Join(dir, b) + " is missing"
 		found := false
 		for _, line := range missing {
@@ -62,7 +64,7 @@ func TestCheckMissing(t *testing.T) {
 			t.Errorf("roostd check does not report %s with its fix:\n%s", b, stdout.String())
 		}
 	}
-	if len(missing) != 5 {
-		t.Errorf("roostd check reports %d MISSING lines, want only the 5 binaries:\n%s", len(missing), stdout.String())
+	if len(missing) != len(rootless.PinnedBinaries) {
+		t.Errorf("roostd check reports %d MISSING lines, want only the %d binaries:\n%s", len(missing), len(rootless.PinnedBinaries), stdout.String())
 	}
 }

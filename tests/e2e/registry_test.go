@@ -9,10 +9,10 @@ import (
 	"github.com/roostd/roost/tests/regtest"
 )
 
-// The scripts share two registries (bin/registry, the distribution
-// registry, on loopback ports): $REGISTRY, plain HTTP without users, and
+// The scripts share three registries (bin/registry, the distribution
+// registry, on loopback ports): $REGISTRY, plain HTTP without users,
 // $AUTH_REGISTRY, HTTPS with a self-signed certificate and the user alice
-// (password secret). They start with the first script, so a run that needs
+// (password secret), and $TOKEN_REGISTRY with token authentication. They start with the first script, so a run that needs
 // none costs nothing, and TestScripts stops them when all scripts are
 // done. They run as whoever runs the tests, not as the daemon's user:
 // roostd reaches them over loopback, which its namespace shares with the
@@ -27,6 +27,9 @@ var registries = struct {
 var registryOptions = map[string]regtest.Options{
 	"REGISTRY":      {},
 	"AUTH_REGISTRY": {TLS: true, Users: map[string]string{"alice": "secret"}},
+	// $TOKEN_REGISTRY: plain HTTP with bearer tokens from a token service
+	// regtest runs, for the user bob (password hunter2), as Docker Hub.
+	"TOKEN_REGISTRY": {Token: true, Users: map[string]string{"bob": "hunter2"}},
 }
 
 // registryEnv starts the shared registries if needed and returns their

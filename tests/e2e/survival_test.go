@@ -6,6 +6,8 @@ package e2e
 
 import (
 	"context"
+	"fmt"
+	"net/http"
 	"strings"
 	"syscall"
 	"testing"
@@ -74,8 +76,15 @@ func TestContainerdKilled(t *testing.T) {
 func TestRoostdKilled(t *testing.T) {
 	needRoostd(t)
 	u := harness.user
-	removeOnCleanup(t, "keep-running", "keep-exited")
+	removeOnCleanup(t, "keep-running", "keep-exited", "keep-web")
+	t.Cleanup(func() { docker(t, "network", "rm", "keep-net") })
 	dockerOK(t, "run", "-d", "--name", "keep-running", "busybox", "sleep", "300")
+	// A published port and a name on a user-defined network must work
+	// across the restart too: the port driver lives in the keeper, and
+	// roostd takes its endpoints back.
+	dockerOK(t, "network", "create", "keep-net")
+	dockerOK(t, "run", "-d", "--name", "keep-web", "--network", "keep-net", "-p", "127.0.0.1:28095:80", "busybox", "httpd", "-f", "-p", "80")
+	waitHTTP(t, "http://127.0.0.1:28095/")
 	if r := docker(t, "run", "--name", "keep-exited", "busybox", "sh", "-c", "exit 7"); r.Code != 7 {
 		t.Fatalf("docker run ... exit 7: %v", r)
 	}
@@ -106,7 +115,33 @@ func TestRoostdKilled(t *testing.T) {
 	if !hasLinePrefix(psa, "keep-exited\tExited (7) ") {
 		t.Errorf("docker ps -a after the restart does not list keep-exited as Exited (7):\n%s", psa)
 	}
-	dockerOK(t, "rm", "-f", "keep-running", "keep-exited")
+	if got := dockerOK(t, "port", "keep-web", "80"); got != "127.0.0.1:28095" {
+		t.Errorf("docker port keep-web after the restart: %q", got)
+	}
+	waitHTTP(t, "http://127.0.0.1:28095/")
+	if r := docker(t, "run", "--rm", "--network", "keep-net", "busybox", "ping", "-c1", "-W3", "keep-web"); r.Err != nil {
+		t.Errorf("keep-web by name after the restart: %v", r)
+	}
+	dockerOK(t, "rm", "-f", "keep-running", "keep-exited", "keep-web")
+}
+
+// waitHTTP waits up to 15s for url to answer 200.
+func waitHTTP(t *testing.T, url string) {
+	t.Helper()
+	c := http.Client{Timeout: 2 * time.Second}
+	var last error
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(200 * time.Millisecond) {
+		resp, err := c.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+			err = fmt.Errorf("status %s", resp.Status)
+		}
+		last = err
+	}
+	t.Fatalf("GET %s: %v", url, last)
 }
 
 // hasLine reports whether text has a line equal to line.

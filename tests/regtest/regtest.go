@@ -41,6 +41,10 @@ type Options struct {
 	// Users are the accounts (name → password) of htpasswd basic
 	// authentication; none means no authentication.
 	Users map[string]string
+	// Token makes the registry ask for bearer tokens from a token service
+	// that regtest runs (on another loopback port) and that checks Users,
+	// instead of asking for basic authentication.
+	Token bool
 }
 
 // Registry is a running registry.
@@ -58,6 +62,7 @@ type Registry struct {
 	err  error // the process's exit, once done is closed
 
 	stopOnce sync.Once
+	tokens   *tokenServer // the token service with Options.Token
 }
 
 // BinPath returns the path of bin/registry in the roost checkout above the
@@ -109,7 +114,7 @@ func Start(dir string) (*Registry, error) { return StartWith(dir, Options{}) }
 // dir (created if needed) and waits until it answers GET /v2/. The
 // registry gets SIGKILL if the calling process dies, so a test binary
 // that is killed leaves nothing behind; Stop it otherwise.
-func StartWith(dir string, opts Options) (*Registry, error) {
+func StartWith(dir string, opts Options) (_ *Registry, retErr error) {
 	bin, err := BinPath()
 	if err != nil {
 		return nil, err
@@ -128,7 +133,21 @@ func StartWith(dir string, opts Options) (*Registry, error) {
 			return nil, err
 		}
 	}
-	if len(opts.Users) > 0 {
+	switch {
+	case opts.Token:
+		ts, jwks, err := startTokenServer(dir, opts.Users)
+		if err != nil {
+			return nil, err
+		}
+		r.tokens = ts
+		defer func() {
+			if retErr != nil {
+				ts.close()
+			}
+		}()
+		data = fmt.Appendf(data, "auth:\n  token:\n    realm: %s\n    service: %s\n    issuer: %s\n    jwks: %s\n",
+			ts.realm(), tokenService, tokenIssuer, jwks)
+	case len(opts.Users) > 0:
 		if data, err = r.addUsers(data, opts.Users); err != nil {
 			return nil, err
 		}
@@ -194,6 +213,9 @@ func (r *Registry) Log() string {
 func (r *Registry) Stop() error {
 	var err error
 	r.stopOnce.Do(func() {
+		if r.tokens != nil {
+			defer r.tokens.close()
+		}
 		select {
 		case <-r.done:
 			err = fmt.Errorf("regtest: the registry exited early: %v", r.err)

@@ -1,0 +1,46 @@
+package netstack
+
+import (
+	"fmt"
+	"os/exec"
+	"strings"
+)
+
+// Masquerade makes the traffic a network's containers send out of the
+// namespace leave with the namespace's own address, the only one
+// slirp4netns answers. Idempotent.
+func Masquerade(netNS, subnet, bridge string) error {
+	rule := []string{"POSTROUTING", "-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}
+	return InNetNS(netNS, func() error {
+		if iptables("-t", "nat", "-C", rule...) == nil {
+			return nil
+		}
+		return iptables("-t", "nat", "-A", rule...)
+	})
+}
+
+// Unmasquerade removes the rule Masquerade added, if it is there.
+func Unmasquerade(netNS, subnet, bridge string) error {
+	rule := []string{"POSTROUTING", "-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}
+	return InNetNS(netNS, func() error {
+		for iptables("-t", "nat", "-C", rule...) == nil {
+			if err := iptables("-t", "nat", "-D", rule...); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func iptables(flag1, table, op string, rule ...string) error {
+	args := append([]string{"-w", flag1, table, op}, rule...)
+	out, err := exec.Command("iptables", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+func isNoDevice(out string) bool {
+	return strings.Contains(out, "Cannot find device") || strings.Contains(out, "does not exist")
+}
