@@ -96,8 +96,9 @@ e2e: deps all bin/registry
 
 test: unit e2e
 
+# BENCHFLAGS passes flags, e.g. make bench BENCHFLAGS='-quick -user roostbench'.
 bench: deps all
-	$(GO) run ./tests/bench
+	$(GO) run ./tests/bench $(BENCHFLAGS)
 
 clean:
 	rm -rf bin busybox.tar busybox-rootfs.tar

@@ -2,6 +2,7 @@ package netstack
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 )
@@ -43,4 +44,13 @@ func iptables(flag1, table, op string, rule ...string) error {
 
 func isNoDevice(out string) bool {
 	return strings.Contains(out, "Cannot find device") || strings.Contains(out, "does not exist")
+}
+
+// ProxyARP makes the namespace answer, on the interface to slirp4netns,
+// for the containers' addresses, so that slirp4netns' own port forwards
+// (which send to the container's address on that link) reach the bridges.
+func ProxyARP(netNS, ifname string) error {
+	return InNetNS(netNS, func() error {
+		return os.WriteFile("/proc/sys/net/ipv4/conf/"+ifname+"/proxy_arp", []byte("1"), 0o644)
+	})
 }

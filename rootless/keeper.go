@@ -18,7 +18,9 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/copyup/tmpfssymlink"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network/slirp4netns"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/parent"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
+	portslirp "github.com/rootless-containers/rootlesskit/v3/pkg/port/slirp4netns"
 )
 
 // The keeper (cmd/roost-keeper) is the part of roost that must outlive the
@@ -118,9 +120,36 @@ func (p Paths) KeeperRunning() int {
 // The keeper learns roostd's settings from its environment: RootlessKit
 // starts its child, and the child nsinit, without arguments.
 const (
-	logLevelEnv = "_ROOST_LOG_LEVEL"
-	dataRootEnv = "_ROOST_DATA_ROOT"
+	logLevelEnv   = "_ROOST_LOG_LEVEL"
+	dataRootEnv   = "_ROOST_DATA_ROOT"
+	portDriverEnv = "_ROOST_PORT_DRIVER"
 )
+
+// Port drivers: RootlessKit's builtin one (fast, keeps the client's
+// address) and slirp4netns' own port forwarding.
+const (
+	PortDriverBuiltin     = "builtin"
+	PortDriverSlirp4netns = "slirp4netns"
+)
+
+// PortDriverFile records the port driver the running keeper uses: roostd
+// may have been started with another setting since.
+func (p Paths) PortDriverFile() string { return filepath.Join(p.StateDir, "port-driver") }
+
+// PortDriver is the port driver of the running keeper.
+func (p Paths) PortDriver() string {
+	if b, err := os.ReadFile(p.PortDriverFile()); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return PortDriverBuiltin
+}
+
+func keeperPortDriver() string {
+	if d := os.Getenv(portDriverEnv); d != "" {
+		return d
+	}
+	return PortDriverBuiltin
+}
 
 // KeeperLogLevel is the log level roostd asked the keeper for.
 func KeeperLogLevel() string {
@@ -136,7 +165,7 @@ func KeeperDataRoot() string { return os.Getenv(dataRootEnv) }
 // StartKeeper starts a detached roost-keeper unless one runs, and waits until
 // its containerd answers. It returns the pid of the namespace's child
 // process.
-func StartKeeper(p Paths, logLevel string) (int, error) {
+func StartKeeper(p Paths, logLevel, portDriver string) (int, error) {
 	if pid := p.KeeperRunning(); pid != 0 {
 		return pid, nil
 	}
@@ -163,7 +192,8 @@ func StartKeeper(p Paths, logLevel string) (int, error) {
 	// XDG_RUNTIME_DIR is set even where roostd fell back to a private
 	// directory: the keeper resolves its paths again inside the namespace,
 	// where its uid is 0, and must find this one, not /tmp/roost-0.
-	cmd.Env = append(keeperEnv(os.Environ()), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir, "XDG_RUNTIME_DIR="+p.RuntimeDir)
+	cmd.Env = append(keeperEnv(os.Environ()), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir,
+		portDriverEnv+"="+portDriver, "XDG_RUNTIME_DIR="+p.RuntimeDir)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: Ctrl-C in the terminal of `make run` reaches the API
 	// process only, which then decides whether the keeper stops.
@@ -278,17 +308,33 @@ func RunKeeper(p Paths) error {
 		return err
 	}
 	logw := log.L.WithField("component", "rootlesskit").WriterLevel(log.DebugLevel)
+	driver := keeperPortDriver()
+	slirpAPI := ""
+	if driver == PortDriverSlirp4netns {
+		slirpAPI = filepath.Join(p.KeeperDir(), "slirp4netns.sock")
+	}
 	// The sandbox of slirp4netns does not work with a detached netns
 	// (rootless-containers/slirp4netns#317).
-	netDriver, err := slirp4netns.NewParentDriver(logw, slirp, slirpMTU, nil, slirpInterface, true, "",
+	netDriver, err := slirp4netns.NewParentDriver(logw, slirp, slirpMTU, nil, slirpInterface, true, slirpAPI,
 		false, features.SupportsEnableSeccomp && features.KernelSupportsEnableSeccomp, false)
 	if err != nil {
 		return err
 	}
-	// Transparent mode: a server in a container sees the client's own
-	// address rather than the namespace's.
-	portDriver, err := builtin.NewParentDriver(logw, p.KeeperDir(), true, "auto")
+	var portDriver port.ParentDriver
+	switch driver {
+	case PortDriverSlirp4netns:
+		portDriver, err = portslirp.NewParentDriver(logw, slirpAPI)
+	case PortDriverBuiltin:
+		// Transparent mode: a server in a container sees the client's own
+		// address rather than the namespace's.
+		portDriver, err = builtin.NewParentDriver(logw, p.KeeperDir(), true, "auto")
+	default:
+		err = fmt.Errorf("unknown port driver %q", driver)
+	}
 	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(p.PortDriverFile(), []byte(driver), 0o600); err != nil {
 		return err
 	}
 	return parent.Parent(parent.Opt{
@@ -325,7 +371,7 @@ func RunChild(p Paths) error {
 		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
 		CopyUpDirs:                []string{"/etc", "/run"},
 		DetachNetNS:               true,
-		PortDriver:                builtin.NewChildDriver(logw),
+		PortDriver:                childPortDriver(logw),
 		Propagation:               "rslave",
 	})
 }
@@ -333,6 +379,14 @@ func RunChild(p Paths) error {
 // PortDriverSocket is RootlessKit's API socket, where ports are published.
 func (p Paths) PortDriverSocket() string {
 	return filepath.Join(p.KeeperDir(), parent.StateFileAPISock)
+}
+
+// childPortDriver is the child half of the keeper's port driver.
+func childPortDriver(logw io.Writer) port.ChildDriver {
+	if keeperPortDriver() == PortDriverSlirp4netns {
+		return portslirp.NewChildDriver()
+	}
+	return builtin.NewChildDriver(logw)
 }
 
 // NetNSPath is the detached network namespace containers are joined to.

@@ -55,7 +55,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if err := systemd.SetCloseOnExec(fds, true); err != nil {
 			return err
 		}
-		childPID, err := rootless.StartKeeper(p, logLevel(cfg))
+		portDriver := cfg.PortDriver
+		if portDriver == "" {
+			portDriver = rootless.PortDriverBuiltin
+		}
+		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver)
 		if err != nil {
 			return err
 		}

@@ -20,6 +20,9 @@ import (
 // asks the host's resolvers (loopback ones included) on our behalf.
 const slirpResolver = "10.0.2.3:53"
 
+// slirpInterface is slirp4netns' interface in the namespace.
+const slirpInterface = "tap0"
+
 // buildNetworks wires the network service to the keeper's namespace: the
 // CNI plugins next to roostd, RootlessKit's port driver, iptables and the
 // DNS servers inside the detached network namespace.
@@ -36,6 +39,11 @@ func buildNetworks(ctx context.Context, cfg *config.Config, st *store.Store, bus
 	ports, err := netstack.NewPorts(p.PortDriverSocket())
 	if err != nil {
 		return nil, nil, err
+	}
+	if p.PortDriver() == rootless.PortDriverSlirp4netns {
+		if err := netstack.ProxyARP(netNS, slirpInterface); err != nil {
+			return nil, nil, fmt.Errorf("slirp4netns port driver: %w", err)
+		}
 	}
 	// bypass4netnsd starts with the first container that asks for it.
 	var bypass *netstack.Bypass
@@ -67,3 +75,27 @@ func buildNetworks(ctx context.Context, cfg *config.Config, st *store.Store, bus
 }
 
 var _ httpapi.NetworksBackend = (*networks.Service)(nil)
+
+// networkLabels say in docker info how containers are networked, which
+// dockerd's info has no field for.
+func networkLabels(portDriver string, bypassAvailable, bypassDefault bool) []string {
+	bypass := "unavailable"
+	switch {
+	case bypassAvailable && bypassDefault:
+		bypass = "default"
+	case bypassAvailable:
+		bypass = "opt-in (label " + networks.BypassLabel + "=true)"
+	}
+	return []string{
+		"io.roost.network.outbound=slirp4netns",
+		"io.roost.network.port-driver=" + portDriverLabel(portDriver),
+		"io.roost.network.bypass4netns=" + bypass,
+	}
+}
+
+func portDriverLabel(d string) string {
+	if d == rootless.PortDriverBuiltin {
+		return d + " (RootlessKit, client source address kept)"
+	}
+	return d
+}

@@ -36,6 +36,10 @@ type Config struct {
 	// Bypass4netns gives every container on a bridge network bypass4netns
 	// unless its label io.roost.net.bypass4netns=false refuses it.
 	Bypass4netns bool `json:"bypass4netns,omitempty"`
+	// PortDriver publishes ports: "builtin" (RootlessKit's, the default,
+	// which keeps the client's address) or "slirp4netns". It takes effect
+	// when the namespace starts.
+	PortDriver string `json:"port-driver,omitempty"`
 	// Registry holds the registry keys (registry-mirrors,
 	// insecure-registries, max-concurrent-downloads and -uploads).
 	Registry
@@ -68,6 +72,9 @@ type Config struct {
 // which docker info shows as the Storage Driver.
 var StorageDrivers = []string{"overlayfs", "fuse-overlayfs", "native"}
 
+// PortDrivers are the values port-driver accepts ("" is builtin).
+var PortDrivers = []string{"builtin", "slirp4netns"}
+
 // New returns the defaults.
 func New() *Config { return &Config{LogLevel: DefaultLogLevel} }
 
@@ -77,6 +84,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error", "fatal":
 	default:
 		return fmt.Errorf("invalid log-level %q: use debug, info, warn, error or fatal", c.LogLevel)
+	}
+	if c.PortDriver != "" && !slices.Contains(PortDrivers, c.PortDriver) {
+		return fmt.Errorf("invalid port-driver %q: use %s", c.PortDriver, strings.Join(PortDrivers, " or "))
 	}
 	if c.StorageDriver != "" && !slices.Contains(StorageDrivers, c.StorageDriver) {
 		return fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", c.StorageDriver, strings.Join(StorageDrivers, ", "))

@@ -57,6 +57,9 @@ type Options struct {
 	InitBinary      string // the init --init binds, "" if none was found
 	InitVersion     string
 	LoggingDriver   string // daemon.json's log-driver; "" is json-file
+	// Labels are the engine's labels docker info lists; roost says there
+	// how containers are networked (io.roost.network.*).
+	Labels []string
 }
 
 // Service answers the system endpoints.
@@ -110,6 +113,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 	if orBuiltin(o.SeccompProfile) != "builtin" {
 		info.Warnings = append(slices.Clone(info.Warnings), "WARNING: daemon is not using the default seccomp profile")
 	}
+	info.Labels = append([]string{}, o.Labels...)
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	if o.Registry != nil {

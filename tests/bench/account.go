@@ -14,9 +14,15 @@ import (
 	"syscall"
 )
 
-// benchUserName is the unprivileged account the engines run as when the
-// bench runs as root: the same one the e2e harness uses, set up the same way.
-const benchUserName = "roosttest"
+// defaultUserName is the unprivileged account the engines run as when the
+// bench runs as root and neither -user nor $ROOST_BENCH_USER names another:
+// the one the e2e harness uses, set up the same way. The lock (see
+// lockAccount) keeps a bench off it while another bench holds it, but not
+// an e2e run, so a bench beside one should pick its own account.
+const defaultUserName = "roosttest"
+
+// userEnv names the account when -user is not given.
+const userEnv = "ROOST_BENCH_USER"
 
 // subIDCount is the size of the subordinate ID range the user gets when it
 // has none yet.
@@ -56,6 +62,11 @@ func dedicatedAccount(name string) (*account, error) {
 	a, err := lookupAccount(name)
 	if err != nil {
 		return nil, err
+	}
+	// The engines are measured rootless; a daemon run as root here would
+	// also be dockerd on the system's paths.
+	if a.uid == 0 {
+		return nil, fmt.Errorf("%s is root: the engines must run as an unprivileged user", name)
 	}
 	a.switched = true
 	a.runtimeDir = fmt.Sprintf("/run/user/%d", a.uid)
@@ -205,6 +216,24 @@ func (a *account) chown(path string) error {
 		return nil
 	}
 	return os.Lchown(path, a.uid, a.gid)
+}
+
+// mkdirAll creates dir with mode, and gives every dir it creates to the
+// account.
+func (a *account) mkdirAll(dir string, mode os.FileMode) error {
+	if fi, err := os.Stat(dir); err == nil && fi.IsDir() {
+		return nil
+	}
+	if err := a.mkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return err
+	}
+	if err := os.Mkdir(dir, mode); err != nil && !os.IsExist(err) {
+		return err
+	}
+	if err := os.Chmod(dir, mode); err != nil {
+		return err
+	}
+	return a.chown(dir)
 }
 
 // sbin finds an administration command even when root's PATH lacks /usr/sbin.

@@ -23,12 +23,13 @@ var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-s
 
 // bench is what every engine and workload shares during one run.
 type bench struct {
-	ctx  context.Context // cancelled by SIGINT or SIGTERM
-	acct *account
-	n    int // timed runs per run row
-	repo string
-	tmp  string // the run's temporary dir, readable by the account
-	keep bool
+	ctx   context.Context // cancelled by SIGINT or SIGTERM
+	acct  *account
+	n     int // timed runs per run row
+	sizes sizes
+	repo  string
+	tmp   string // the run's temporary dir, readable by the account
+	keep  bool
 	// binDir holds roostd and its runtime binaries, and self this binary,
 	// where the account can execute them.
 	binDir, self  string
@@ -39,7 +40,7 @@ type bench struct {
 	log           *os.File
 	lock          *os.File // held while the bench uses the dedicated account
 	killLeftovers bool
-	idleProcs     []idleProc
+	idleProcs     []idleSnapshot
 	problems      []string
 }
 
@@ -47,7 +48,10 @@ type bench struct {
 // and, as root, copies of the binaries the account can reach. It returns
 // the bench whenever there is something for cleanup to remove.
 func newBench(ctx context.Context, o options) (*bench, error) {
-	b := &bench{ctx: ctx, n: o.n, keep: o.keep, killLeftovers: o.killLeftovers}
+	b := &bench{ctx: ctx, n: o.n, sizes: fullSizes, keep: o.keep, killLeftovers: o.killLeftovers}
+	if o.quick {
+		b.sizes = quickSizes
+	}
 	var err error
 	if b.repo, err = findRepo(); err != nil {
 		return nil, err
@@ -74,11 +78,22 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		return b, err
 	}
 	if os.Geteuid() == 0 {
-		if b.lock, err = lockAccount(benchUserName); err != nil {
+		if b.lock, err = lockAccount(o.user); err != nil {
 			return b, err
 		}
-		if b.acct, err = dedicatedAccount(benchUserName); err != nil {
-			return b, fmt.Errorf("setting up the user %s: %w", benchUserName, err)
+		if b.acct, err = dedicatedAccount(o.user); err != nil {
+			return b, fmt.Errorf("setting up the user %s: %w", o.user, err)
+		}
+		// Every engine's leftovers, not only roostd's: the peers would start
+		// beside them and count them.
+		if busy := allProcs(b.acct.owns); len(busy) > 0 {
+			if !o.killLeftovers {
+				return b, fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", o.user, len(busy), procList(busy))
+			}
+			list := func() []proc { return allProcs(b.acct.owns) }
+			left := killAll(list, 0)
+			killAll(list, lingerTimeout) // wait for them to go
+			fmt.Fprintf(os.Stderr, "bench: killed %d processes of %s left by an earlier run:\n%s\n", len(left), o.user, procList(left))
 		}
 	} else if b.acct, err = callerAccount(b.tmp); err != nil {
 		return b, err
@@ -294,13 +309,9 @@ func utsString(f []int8) string {
 	return string(s)
 }
 
-// versions reports the binaries measured and the docker CLI; e must be the
-// engine that gives the CLI a DOCKER_HOST.
-func (b *bench) versions(e *engine) [][2]string {
-	oneLine := func(out []byte) string {
-		lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-		return strings.Join(lines, ", ")
-	}
+// versions reports roost's binaries, the peers' and the docker CLI, and
+// the storage driver each engine with an API used (recorded at its set-up).
+func (b *bench) versions(engines []*engine) [][2]string {
 	var v [][2]string
 	for _, name := range []string{"roostd", "containerd", "runc"} {
 		out, err := exec.Command(filepath.Join(b.binDir, name), "--version").Output()
@@ -309,9 +320,19 @@ func (b *bench) versions(e *engine) [][2]string {
 		}
 		v = append(v, [2]string{name, oneLine(out)})
 	}
+	for _, e := range engines {
+		if e.version != nil {
+			v = append(v, [2]string{e.name, e.version()})
+		}
+	}
+	for _, e := range engines {
+		if e.driver != "" {
+			v = append(v, [2]string{e.name + " storage driver", e.driver})
+		}
+	}
 	// The client's version is printed even when no daemon answers.
 	cmd := exec.Command(b.dockerCLI, "version", "--format", "{{.Client.Version}}")
-	cmd.Env = b.dockerEnv(e)
+	cmd.Env = b.dockerEnv(&engine{dockerHost: "unix:///nonexistent"})
 	out, _ := cmd.Output()
 	v = append(v, [2]string{"docker CLI", oneLine(out) + " (" + b.dockerCLI + ")"})
 	return v

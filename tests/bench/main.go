@@ -4,18 +4,21 @@
 //
 //	go run ./tests/bench [-n 30] [-quick] [-workloads idle,run,start] [-o docs/benchmarks.md]
 //
-// As root it runs the engines as the unprivileged user roosttest (set up as
-// the e2e suite does); as anyone else it runs them as the caller.
+// As root it runs the engines as an unprivileged user (-user, default
+// roosttest, set up as the e2e suite does); as anyone else it runs them as
+// the caller.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -37,22 +40,36 @@ type options struct {
 	binDir        string
 	keep          bool
 	killLeftovers bool
+	user          string // the account the engines run as, when root
+	quick         bool
+	engines       []string
 }
+
+// engineNames are the values of -engines: the floor runs in roostd's
+// namespace, so it needs roost.
+var engineNames = []string{"roost", "floor", "dockerd", "podman"}
 
 func parseFlags() (options, error) {
 	var o options
 	n := flag.Int("n", 30, "timed runs per run row")
-	quick := flag.Bool("quick", false, "n=10 (unless -n is given)")
-	wl := flag.String("workloads", "idle,run,start", "comma-separated workloads to measure: idle, run, start")
+	quick := flag.Bool("quick", false, "n=10 (unless -n is given) and fewer rounds: under 5 minutes")
+	wl := flag.String("workloads", strings.Join(workloadNames(), ","), "comma-separated workloads to measure")
+	en := flag.String("engines", strings.Join(engineNames, ","), "comma-separated engines to measure")
 	flag.StringVar(&o.out, "o", "docs/benchmarks.md", "write the results as markdown to this file, relative to the repository root (\"\" for none)")
 	flag.StringVar(&o.binDir, "bin", "bin", "directory with roostd, containerd, containerd-shim-runc-v2 and runc, relative to the repository root")
 	flag.BoolVar(&o.keep, "keep", false, "keep the temporary dir (fixtures, roostd's log)")
-	flag.BoolVar(&o.killLeftovers, "kill-leftovers", false, "as root: kill processes of "+benchUserName+" left by an earlier run instead of stopping")
+	flag.BoolVar(&o.killLeftovers, "kill-leftovers", false, "as root: kill processes of the -user account left by an earlier run instead of stopping")
+	defUser := defaultUserName
+	if u := os.Getenv(userEnv); u != "" {
+		defUser = u
+	}
+	flag.StringVar(&o.user, "user", defUser, "as root: the unprivileged account the engines run as, created if missing (default from $"+userEnv+", else "+defaultUserName+"); ignored as a user")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		return o, fmt.Errorf("unexpected arguments: %s", strings.Join(flag.Args(), " "))
 	}
 	o.n = *n
+	o.quick = *quick
 	nSet := false
 	flag.Visit(func(f *flag.Flag) { nSet = nSet || f.Name == "n" })
 	if *quick && !nSet {
@@ -63,10 +80,20 @@ func parseFlags() (options, error) {
 	}
 	for _, w := range strings.Split(*wl, ",") {
 		w = strings.TrimSpace(w)
-		if !slices.ContainsFunc(workloads, func(x workload) bool { return x.name == w }) {
-			return o, fmt.Errorf("unknown workload %q (known: idle, run, start)", w)
+		if !slices.Contains(workloadNames(), w) {
+			return o, fmt.Errorf("unknown workload %q (known: %s)", w, strings.Join(workloadNames(), ", "))
 		}
 		o.workloads = append(o.workloads, w)
+	}
+	for _, e := range strings.Split(*en, ",") {
+		e = strings.TrimSpace(e)
+		if !slices.Contains(engineNames, e) {
+			return o, fmt.Errorf("unknown engine %q (known: %s)", e, strings.Join(engineNames, ", "))
+		}
+		o.engines = append(o.engines, e)
+	}
+	if slices.Contains(o.engines, "floor") && !slices.Contains(o.engines, "roost") {
+		return o, fmt.Errorf("-engines: the floor runs in roostd's namespace and needs roost")
 	}
 	return o, nil
 }
@@ -109,7 +136,9 @@ func run() int {
 	}
 	failed := len(rep.problems) > 0
 	for _, r := range rep.rows {
-		failed = failed || r.err != nil
+		// A peer that is not installed is a row saying so, not a failure.
+		var na notAvailable
+		failed = failed || (r.err != nil && !errors.As(r.err, &na))
 	}
 	if failed {
 		return 1
@@ -117,25 +146,108 @@ func run() int {
 	return 0
 }
 
-// measure sets up the engines, runs the chosen workloads on each, and tears
-// the engines down again (in reverse order).
+// measure runs the chosen workloads on one group of engines after the
+// other: roostd with the floor (which runs in its namespace), then each
+// peer. Only one group runs at a time, so that no engine's idle work
+// weighs on another's figures; each group is torn down (in reverse order)
+// before the next is set up, even after a failure or an interrupt.
 func (b *bench) measure(o options) *report {
 	roost := newRoostd(b)
-	fl := &floor{b: b, roost: roost}
-	engines := []*engine{roost.engine(), fl.engine()}
-	rep := &report{when: time.Now(), n: b.n, workloads: o.workloads, machine: machineInfo()}
+	groups := [][]*engine{
+		{roost.engine(), (&floor{b: b, roost: roost}).engine()},
+		{dockerdPeer(b).engine()},
+		{podmanPeer(b).engine()},
+	}
+	keys := map[string]string{"runc (floor)": "floor"}
+	rep := &report{when: time.Now(), n: b.n, quick: o.quick, workloads: o.workloads, machine: machineInfo()}
+	var all []*engine
+	for _, group := range groups {
+		var chosen []*engine
+		for _, e := range group {
+			key := keys[e.name]
+			if key == "" {
+				key = e.name
+			}
+			if slices.Contains(o.engines, key) {
+				chosen = append(chosen, e)
+			}
+		}
+		if len(chosen) == 0 || b.ctx.Err() != nil {
+			continue
+		}
+		all = append(all, chosen...)
+		rep.rows = append(rep.rows, b.measureGroup(o, chosen)...)
+	}
+	rep.versions = b.versions(all)
+	rep.idle = b.idleProcs
+	if left := killAll(b.accountProcs, lingerTimeout); len(left) > 0 {
+		b.problemf("processes of %s still ran %v after every engine was stopped and were killed with SIGKILL:\n%s", b.acct.name, lingerTimeout, procList(left))
+	}
+	b.awaitReaping()
+	rep.problems = b.problems
+	return rep
+}
 
+// zombieWait bounds the wait for init to reap the engines' exited
+// processes.
+const zombieWait = 30 * time.Second
+
+// awaitReaping waits for the account's exited processes to be reaped, so
+// that `ps -u` shows nothing of the engines once the bench exits. The
+// daemons' orphans (podman's service and pause process, say) are
+// reparented to init, and on some machines init reaps them late; that is
+// no fault of the engine, so it is only said on stderr.
+func (b *bench) awaitReaping() {
+	if !b.acct.switched {
+		return
+	}
+	zombies := func() []proc {
+		var z []proc
+		entries, _ := os.ReadDir("/proc")
+		for _, e := range entries {
+			if pid, err := strconv.Atoi(e.Name()); err == nil {
+				if p, ok := readProc(pid); ok && p.state == "Z" && b.acct.owns(p) {
+					z = append(z, p)
+				}
+			}
+		}
+		return z
+	}
+	deadline := time.Now().Add(zombieWait)
+	for {
+		z := zombies()
+		if len(z) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			fmt.Fprintf(os.Stderr, "bench: %d exited processes of %s are not reaped by init after %v:\n%s\n", len(z), b.acct.name, zombieWait, procList(z))
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// measureGroup sets up the engines of a group, runs the workloads on them
+// and tears them down.
+func (b *bench) measureGroup(o options, engines []*engine) []row {
+	var rows []row
 	var up []*engine
 	for _, e := range engines {
 		fmt.Fprintf(os.Stderr, "bench: setting up %s\n", e.name)
 		if err := e.setUp(); err != nil {
 			// One row says so; the engine's workloads are not measured.
-			rep.rows = append(rep.rows, row{workload: "set-up", engine: e.name, err: err})
-			continue
+			rows = append(rows, row{workload: "set-up", engine: e.name, err: err})
+			break // the floor needs roostd
+		}
+		if hasAPI(e) {
+			out, err := b.dockerOutput(e, "info", "--format", "{{.Driver}}")
+			if err == nil {
+				e.driver = strings.TrimSpace(out)
+			}
 		}
 		up = append(up, e)
 	}
-	for _, w := range workloads {
+	for _, w := range allWorkloads() {
 		if !slices.Contains(o.workloads, w.name) {
 			continue
 		}
@@ -144,12 +256,9 @@ func (b *bench) measure(o options) *report {
 				continue
 			}
 			fmt.Fprintf(os.Stderr, "bench: %s on %s\n", w.name, e.name)
-			rep.rows = append(rep.rows, w.measure(b, e)...)
+			rows = append(rows, w.measure(b, e)...)
 		}
 	}
-	rep.versions = b.versions(engines[0])
-	rep.idle = b.idleProcs
-	// Every engine is torn down, even one whose set-up failed half-way.
 	for i := len(engines) - 1; i >= 0; i-- {
 		if e := engines[i]; e.tearDown != nil {
 			for _, p := range e.tearDown() {
@@ -157,6 +266,15 @@ func (b *bench) measure(o options) *report {
 			}
 		}
 	}
-	rep.problems = b.problems
-	return rep
+	return rows
+}
+
+// accountProcs lists what still runs of the account: when the bench
+// switched to a dedicated one, every process of it and its subordinate
+// uids; as the caller, nothing can be told from the caller's own.
+func (b *bench) accountProcs() []proc {
+	if !b.acct.switched {
+		return nil
+	}
+	return allProcs(b.acct.owns)
 }

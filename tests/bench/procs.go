@@ -18,6 +18,7 @@ type proc struct {
 	userNS  string // "user:[4026531837]"
 	rssKB   int64  // VmRSS
 	cmdline string
+	comm    string // the thread name, which a process may set itself
 }
 
 func (p proc) String() string {
@@ -59,6 +60,8 @@ func readProc(pid int) (proc, bool) {
 	p.userNS, _ = os.Readlink(dir + "/ns/user")
 	cmdline, _ := os.ReadFile(dir + "/cmdline")
 	p.cmdline = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
+	comm, _ := os.ReadFile(dir + "/comm")
+	p.comm = strings.TrimSpace(string(comm))
 	return p, true
 }
 

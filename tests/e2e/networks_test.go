@@ -322,3 +322,35 @@ func TestNetworkFailuresLeaveNothing(t *testing.T) {
 		t.Fatal("the failed container's other port 28098 is published")
 	}
 }
+
+// TestSlirp4netnsPortDriver: with port-driver slirp4netns the namespace
+// starts with slirp4netns' own port forwarding, docker info says so, and a
+// published port answers (the client is then seen as slirp4netns'
+// gateway, 10.0.2.2, which is why builtin is the default).
+func TestSlirp4netnsPortDriver(t *testing.T) {
+	needRoostd(t)
+	needNetecho(t)
+	if err := stopSharedDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stopSharedDaemon(); err != nil {
+			t.Error(err)
+		}
+		if err := restartDaemon(); err != nil {
+			t.Errorf("starting the shared daemon again: %v", err)
+		}
+	})
+	if err := startDaemonArgs("--port-driver", "slirp4netns"); err != nil {
+		t.Fatal(err)
+	}
+	if labels := dockerOK(t, "info", "--format", "{{json .Labels}}"); !strings.Contains(labels, "io.roost.network.port-driver=slirp4netns") {
+		t.Fatalf("docker info labels: %s", labels)
+	}
+	removeOnCleanup(t, "nets-slirpport")
+	dockerOK(t, "run", "-d", "--name", "nets-slirpport", "-p", "28087:7", netechoImage, "-tcp", ":7")
+	if line := readFirstLine(t, "127.0.0.1:28087"); line != "peer 10.0.2.2" {
+		t.Fatalf("through slirp4netns' port forwarding the container saw %q, want peer 10.0.2.2", line)
+	}
+	dockerOK(t, "rm", "-f", "nets-slirpport")
+}
