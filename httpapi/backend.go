@@ -108,3 +108,9 @@ type (
 	PullOptions = images.PullOptions
 	PushOptions = images.PushOptions
 )
+
+// containerSizer measures a container's disk use for `docker inspect -s`;
+// a Containers backend without it answers without sizes.
+type containerSizer interface {
+	Sizes(ctx context.Context, ref string) (rw, rootfs int64, err error)
+}

@@ -88,6 +88,13 @@ func (s *server) getContainersByName(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
+	if sz, ok := s.containers.(containerSizer); ok && boolValue(r.URL.Query(), "size") {
+		rw, rootfs, err := sz.Sizes(r.Context(), c.ID)
+		if err != nil {
+			return err
+		}
+		c.SizeRw, c.SizeRootFs = &rw, &rootfs
+	}
 	return writeJSON(w, http.StatusOK, c)
 }
 

@@ -14,6 +14,8 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/log"
+	"github.com/docker/go-units"
+	"github.com/moby/moby/api/types/container"
 	apievents "github.com/moby/moby/api/types/events"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
@@ -110,6 +112,16 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		}
 	})
 	cgroups := system.DetectCgroups(true)
+	seccompProfile, err := seccompProfile(cfg.SeccompProfile)
+	if err != nil {
+		return nil, err
+	}
+	initPath := containers.FindInit(cfg.InitPath)
+	var shmSize int64
+	if cfg.DefaultShmSize != "" {
+		// Validate checked it.
+		shmSize, _ = units.RAMInBytes(cfg.DefaultShmSize)
+	}
 	ctrs, err := containers.New(containers.Options{
 		Client:      ctrd,
 		Namespace:   containers.DefaultNamespace,
@@ -123,6 +135,14 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		DataDir:     p.DataDir,
 		Rootless:    !cgroups.Limits,
 		LiveRestore: cfg.LiveRestore,
+
+		Init:            cfg.Init,
+		InitPath:        initPath,
+		SeccompProfile:  seccompProfile,
+		NoNewPrivileges: cfg.NoNewPrivileges,
+		LogConfig:       container.LogConfig{Type: cfg.LogDriver, Config: cfg.LogOpts},
+		DefaultShmSize:  shmSize,
+		DefaultIpcMode:  container.IpcMode(cfg.DefaultIpcMode),
 	})
 	if err != nil {
 		return nil, err
@@ -166,6 +186,11 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Components:      containerdVersion{ctrdVersion},
 		EventsListeners: bus.Subscribers,
 		Registry:        imgs.RegistryConfig,
+		SeccompProfile:  cfg.SeccompProfile,
+		NoNewPrivileges: cfg.NoNewPrivileges,
+		LoggingDriver:   cfg.LogDriver,
+		InitBinary:      initPath,
+		InitVersion:     initVersion(initPath),
 		Labels:          networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns),
 	})
 	e.Handler = httpapi.New(httpapi.Options{
@@ -214,6 +239,20 @@ func runcInfo() (path, version string) {
 	}
 	first, _, _ := strings.Cut(string(out), "\n")
 	return path, first
+}
+
+// initVersion is what `tini --version` prints after "tini version ",
+// which docker info shows as the init's version ("" if it fails).
+func initVersion(path string) string {
+	if path == "" {
+		return ""
+	}
+	out, err := exec.Command(path, "--version").Output()
+	if err != nil {
+		return ""
+	}
+	first, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimPrefix(strings.TrimSpace(first), "tini version ")
 }
 
 type containerdVersion struct{ v client.Version }
@@ -276,3 +315,18 @@ var (
 	_ buildsvc.Tagger               = (*images.Service)(nil)
 	_ containers.VolumeMounter      = (*volumes.Service)(nil)
 )
+
+// seccompProfile reads daemon.json's seccomp-profile: the names "builtin"
+// and "unconfined" as they are, a path as the profile's content, as
+// dockerd reads it once at start-up.
+func seccompProfile(v string) (string, error) {
+	switch v {
+	case "", "builtin", "unconfined":
+		return v, nil
+	}
+	b, err := os.ReadFile(v)
+	if err != nil {
+		return "", fmt.Errorf("opening seccomp profile (%s) failed: %w", v, err)
+	}
+	return string(b), nil
+}

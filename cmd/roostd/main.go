@@ -10,8 +10,10 @@ import (
 	"strings"
 
 	"github.com/containerd/log"
+	"github.com/moby/moby/api/types/container"
 
 	"github.com/roostd/roost/engine/config"
+	"github.com/roostd/roost/engine/containers"
 	"github.com/roostd/roost/rootless"
 )
 
@@ -97,6 +99,9 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 		return nil, nil, err
 	}
 	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if err := containers.CheckLogConfig(container.LogConfig{Type: cfg.LogDriver, Config: cfg.LogOpts}); err != nil {
 		return nil, nil, err
 	}
 	return cfg, set, nil

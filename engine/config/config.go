@@ -7,10 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/docker/go-units"
 )
 
 // Defaults.
@@ -40,6 +43,27 @@ type Config struct {
 	// Registry holds the registry keys (registry-mirrors,
 	// insecure-registries, max-concurrent-downloads and -uploads).
 	Registry
+	// Init runs an init (tini) as PID 1 of every container whose
+	// HostConfig.Init is unset, as dockerd's "init" key.
+	Init bool `json:"init,omitempty"`
+	// InitPath is the static init binary bound at /sbin/docker-init; ""
+	// looks for docker-init, then Debian's tini-static, in PATH and /usr/bin.
+	InitPath string `json:"init-path,omitempty"`
+	// SeccompProfile is the path of the seccomp profile of containers that
+	// ask for none: "" or "builtin" is dockerd's default profile,
+	// "unconfined" none.
+	SeccompProfile string `json:"seccomp-profile,omitempty"`
+	// NoNewPrivileges sets no_new_privs in every container by default.
+	NoNewPrivileges bool `json:"no-new-privileges,omitempty"`
+	// LogDriver and LogOpts are the log driver of containers that name
+	// none, and its options ("" is json-file). The engine checks them.
+	LogDriver string            `json:"log-driver,omitempty"`
+	LogOpts   map[string]string `json:"log-opts,omitempty"`
+	// DefaultShmSize is the /dev/shm size of containers that give none,
+	// in docker's units ("64M"); DefaultIpcMode their IPC mode, private
+	// or shareable.
+	DefaultShmSize string `json:"default-shm-size,omitempty"`
+	DefaultIpcMode string `json:"default-ipc-mode,omitempty"`
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -74,6 +98,31 @@ func (c *Config) Validate() error {
 		if !strings.HasPrefix(h, "unix://") && !strings.HasPrefix(h, "fd://") {
 			return fmt.Errorf("invalid host %q: only unix:// (and fd:// under systemd) listeners are supported; tcp:// needs TLS, which is not implemented yet", h)
 		}
+	}
+	switch c.SeccompProfile {
+	case "", "builtin", "unconfined":
+	default:
+		// Read here, before anything starts, so that a typo fails at once.
+		b, err := os.ReadFile(c.SeccompProfile)
+		if err != nil {
+			return fmt.Errorf("opening seccomp profile (%s) failed: %w", c.SeccompProfile, err)
+		}
+		if !json.Valid(b) {
+			return fmt.Errorf("seccomp profile (%s) is not valid JSON", c.SeccompProfile)
+		}
+	}
+	switch c.DefaultIpcMode {
+	case "", "private", "shareable":
+	default:
+		return fmt.Errorf("invalid default-ipc-mode %q: use private or shareable", c.DefaultIpcMode)
+	}
+	if c.DefaultShmSize != "" {
+		if n, err := units.RAMInBytes(c.DefaultShmSize); err != nil || n <= 0 {
+			return fmt.Errorf("invalid default-shm-size %q: use a size such as 64M", c.DefaultShmSize)
+		}
+	}
+	if c.InitPath != "" && !filepath.IsAbs(c.InitPath) {
+		return fmt.Errorf("invalid init-path %q: it must be an absolute path", c.InitPath)
 	}
 	return nil
 }

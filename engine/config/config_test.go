@@ -20,6 +20,12 @@ func TestLoadFile(t *testing.T) {
 		{name: "malformed", json: `{"data-root":`, wantErr: "invalid JSON"},
 		{name: "wrong type", json: `{"debug":"yes"}`, wantErr: "cannot unmarshal"},
 		{name: "storage driver", json: `{"storage-driver":"fuse-overlayfs"}`, check: func(c *Config) bool { return c.StorageDriver == "fuse-overlayfs" }},
+		{name: "init keys", json: `{"init":true,"init-path":"/usr/bin/tini-static","seccomp-profile":"unconfined","no-new-privileges":true}`, check: func(c *Config) bool {
+			return c.Init && c.InitPath == "/usr/bin/tini-static" && c.SeccompProfile == "unconfined" && c.NoNewPrivileges
+		}},
+		{name: "container defaults", json: `{"log-driver":"local","log-opts":{"max-size":"5m"},"default-shm-size":"16M","default-ipc-mode":"shareable"}`, check: func(c *Config) bool {
+			return c.LogDriver == "local" && c.LogOpts["max-size"] == "5m" && c.DefaultShmSize == "16M" && c.DefaultIpcMode == "shareable"
+		}},
 		{name: "storage driver flag and file", json: `{"storage-driver":"native"}`, flags: map[string]bool{"storage-driver": true}, wantErr: "both as a flag and in the configuration file: storage-driver"},
 	}
 	for _, tc := range cases {
@@ -65,6 +71,30 @@ func TestValidate(t *testing.T) {
 	c.LogLevel = "loud"
 	if c.Validate() == nil {
 		t.Error("log level loud accepted")
+	}
+	c = New()
+	c.SeccompProfile = filepath.Join(t.TempDir(), "none.json")
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "opening seccomp profile") {
+		t.Errorf("missing seccomp profile: %v", err)
+	}
+	bad := filepath.Join(t.TempDir(), "bad.json")
+	if err := os.WriteFile(bad, []byte("{"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c.SeccompProfile = bad
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "not valid JSON") {
+		t.Errorf("bad seccomp profile: %v", err)
+	}
+	for _, c := range []*Config{{DefaultIpcMode: "host"}, {DefaultShmSize: "lots"}, {DefaultShmSize: "0"}} {
+		c.LogLevel = DefaultLogLevel
+		if c.Validate() == nil {
+			t.Errorf("%+v accepted", c)
+		}
+	}
+	c = New()
+	c.InitPath = "tini"
+	if c.Validate() == nil {
+		t.Error("relative init-path accepted")
 	}
 }
 

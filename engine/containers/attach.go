@@ -64,7 +64,7 @@ func (s *Service) Attach(ctx context.Context, ref string, opts AttachOptions) (A
 		s: s, c: c, opts: opts, keys: keys, tty: cfg.Tty,
 		stdin:   opts.Stdin && cfg.OpenStdin,
 		once:    cfg.StdinOnce && !cfg.Tty,
-		logPath: c.rec.LogPath,
+		logPath: s.logFile(c.id, c.rec.HostConfig.LogConfig),
 		started: make(chan struct{}),
 	}
 	if opts.Stream {
@@ -173,7 +173,7 @@ func (a *attachment) replay(ctx context.Context, stdout, stderr io.Writer) error
 		return nil
 	}
 	a.c.mu.Lock()
-	opts, err := jsonFileOptions(a.c.rec.HostConfig.LogConfig.Config)
+	opts, err := logFileOptions(a.c.rec.HostConfig.LogConfig)
 	a.c.mu.Unlock()
 	if err != nil {
 		return err

@@ -51,12 +51,7 @@ func validateHostConfig(hc *container.HostConfig) error {
 			return errors.New("invalid Annotations: the empty string is not permitted as an annotation key")
 		}
 	}
-	switch t := hc.LogConfig.Type; t {
-	case "", "json-file", "none":
-	default:
-		return fmt.Errorf("logger: no log driver named '%s' is registered", t)
-	}
-	return validateLogOpts(hc.LogConfig)
+	return validateLogConfig(hc.LogConfig)
 }
 
 // mergeImageConfig fills what the user left out of cfg from the image, as

@@ -40,6 +40,7 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if hc.RestartPolicy.Name == "" {
 		hc.RestartPolicy.Name = container.RestartPolicyDisabled
 	}
+	s.mergeLogConfig(&hc.LogConfig)
 	if name != "" {
 		n, err := validateName(name)
 		if err != nil {
@@ -73,6 +74,9 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	if hc.LogConfig.Type == "" {
 		hc.LogConfig.Type = "json-file"
 	}
+	if err := s.fillHostConfigDefaults(ctx, "", hc); err != nil {
+		return nil, err
+	}
 
 	id := newID()
 	if name, err = s.reserveName(name, id); err != nil {
@@ -105,7 +109,7 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 		Driver:           s.snapshotterName(),
 	}
 	if hc.LogConfig.Type == "json-file" {
-		rec.LogPath = filepath.Join(s.logDir(id), id+"-json.log")
+		rec.LogPath = s.logFile(id, hc.LogConfig)
 	}
 	if err := s.createRuntime(ctx, rec, img); err != nil {
 		s.releaseName(name, id)
@@ -148,8 +152,11 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 		// container: refuse it plainly rather than run it half-working.
 		return nil, errdefs.ErrNotImplemented.WithMessage("--pid host is not supported by rootless roost yet: without cgroups the engine cannot track the container's processes in the host's pid namespace")
 	}
-	if hc.PidMode.IsContainer() || hc.IpcMode.IsContainer() {
-		return nil, errdefs.ErrNotImplemented.WithMessage("sharing the PID or IPC namespace of another container is not supported yet")
+	if err := checkNamespaceModes(hc); err != nil {
+		return nil, err
+	}
+	if err := checkRuntime(hc); err != nil {
+		return nil, err
 	}
 	if _, err := parseMounts(hc); err != nil {
 		return nil, err
@@ -160,7 +167,24 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	if _, err := capabilityOpts(hc.CapAdd, hc.CapDrop); err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
+	if err := checkSecurity(hc); err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if _, err := deviceOpts(hc.Devices, s.opts.Rootless); err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+	}
+	if hc.OomScoreAdj < -1000 || hc.OomScoreAdj > 1000 {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("Invalid value %d, range for oom score adj is [-1000, 1000]", hc.OomScoreAdj))
+	}
+	if hc.ShmSize < 0 {
+		return nil, errdefs.ErrInvalidArgument.WithMessage("SHM size can not be less than 0")
+	}
 	var warnings []string
+	if hc.OomScoreAdj != 0 {
+		if _, w := oomScoreOpt(hc.OomScoreAdj, s.opts.Rootless); w != "" {
+			warnings = append(warnings, w)
+		}
+	}
 	if flags := resourceFlags(hc.Resources); s.opts.Rootless && len(flags) > 0 {
 		// Never pretend: the limits cannot be applied, so say so.
 		warnings = append(warnings, fmt.Sprintf(
@@ -249,6 +273,12 @@ func createError(err error, user string) error {
 		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unable to find group %s: no matching entries in group file", group))
 	case strings.Contains(msg, "invalid USER value"):
 		return errdefs.ErrInvalidArgument.WithMessage(msg)
+	case strings.Contains(msg, "unable to find group "):
+		// --group-add of a name the image's /etc/group lacks, in the
+		// words of dockerd (libcontainer's GetAdditionalGroups).
+		_, g, _ := strings.Cut(msg, "unable to find group ")
+		g, _, _ = strings.Cut(g, ":")
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("Unable to find group %s: no matching entries in group file", strings.TrimSpace(g)))
 	}
 	if errdefs.IsNotFound(err) || errdefs.IsAlreadyExists(err) || errdefs.IsConflict(err) {
 		// Never let containerd's classes leak as a 404 or 409 about the
@@ -267,6 +297,9 @@ func (s *Service) deleteRuntime(ctx context.Context, id string) {
 		}
 	} else if !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", id).Warn("loading containerd container")
+	}
+	if err := s.releaseShm(id); err != nil {
+		log.G(ctx).WithError(err).WithField("container", id).Warn("unmounting the container's /dev/shm")
 	}
 	for _, d := range []string{s.stateDir(id), s.logDir(id)} {
 		if err := os.RemoveAll(d); err != nil && !errors.Is(err, os.ErrNotExist) {

@@ -19,3 +19,21 @@ func (s *Service) DiskUsage(ctx context.Context) ([]container.Summary, error) {
 	}
 	return cs, nil
 }
+
+// sizes is what `docker ps -s` shows: the writable snapshot's disk use and
+// the whole root filesystem's, the image's snapshots included (0 for
+// what cannot be measured).
+func (s *Service) sizes(ctx context.Context, id string) (rw, rootfs int64) {
+	ctx = s.nsCtx(ctx)
+	ss := s.client.SnapshotService(s.snapshotterName())
+	rw = int64(s.layerSize(ctx, id))
+	rootfs = rw
+	info, err := ss.Stat(ctx, id)
+	for err == nil && info.Parent != "" {
+		if u, uerr := ss.Usage(ctx, info.Parent); uerr == nil && u.Size > 0 {
+			rootfs += u.Size
+		}
+		info, err = ss.Stat(ctx, info.Parent)
+	}
+	return rw, rootfs
+}

@@ -54,8 +54,30 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*container.InspectRe
 		Storage:         &storage.Storage{RootFS: &storage.RootFSStorage{Snapshot: &storage.RootFSStorageSnapshot{Name: rec.Driver}}},
 		Mounts:          mountPoints(rec.HostConfig, s.volumePath()),
 		ExecIDs:         s.execs.live(c),
+		AppArmorProfile: appArmorProfile(rec.HostConfig),
 		Config:          &cfg,
 		NetworkSettings: s.networkSettings(rec),
 	}
 	return resp, nil
+}
+
+// appArmorProfile is the profile --security-opt apparmor= named, which
+// dockerd shows even where the host has no AppArmor to apply it.
+func appArmorProfile(hc *container.HostConfig) string {
+	so, err := parseSecurityOpts(hc.SecurityOpt)
+	if err != nil {
+		return ""
+	}
+	return so.apparmor
+}
+
+// Sizes returns what `docker inspect -s` adds: the writable layer's size
+// and the whole root filesystem's.
+func (s *Service) Sizes(ctx context.Context, ref string) (rw, rootfs int64, err error) {
+	c, err := s.get(ref)
+	if err != nil {
+		return 0, 0, err
+	}
+	rw, rootfs = s.sizes(ctx, c.id)
+	return rw, rootfs, nil
 }

@@ -51,6 +51,11 @@ func (s *Service) List(ctx context.Context, opts ListOptions) ([]container.Summa
 			break
 		}
 	}
+	if opts.Size {
+		for i := range out {
+			out[i].SizeRw, out[i].SizeRootFs = s.sizes(ctx, out[i].ID)
+		}
+	}
 	return out, nil
 }
 

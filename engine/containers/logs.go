@@ -17,8 +17,8 @@ func (s *Service) Logs(ctx context.Context, ref string, opts LogsOptions) (<-cha
 	}
 	c.mu.Lock()
 	tty := c.rec.Config.Tty
-	path := c.rec.LogPath
-	jopts, err := jsonFileOptions(c.rec.HostConfig.LogConfig.Config)
+	path := s.logFile(c.id, c.rec.HostConfig.LogConfig)
+	jopts, err := logFileOptions(c.rec.HostConfig.LogConfig)
 	// Following ends when the current (or last) run's exit is recorded,
 	// which is after its output is drained: like dockerd, a client that saw
 	// the stream end sees the container stopped.

@@ -98,6 +98,24 @@ type Options struct {
 	Rootless bool
 	// LiveRestore keeps containers running across a restart of roostd.
 	LiveRestore bool
+	// Init runs an init as PID 1 of containers that leave HostConfig.Init
+	// unset; InitPath is its binary ("" looks for docker-init or Debian's
+	// tini-static).
+	Init     bool
+	InitPath string
+	// SeccompProfile is the profile of containers that name none: ""
+	// or "builtin" for dockerd's default, "unconfined", or a profile's
+	// JSON.
+	SeccompProfile string
+	// NoNewPrivileges is the default of --security-opt no-new-privileges.
+	NoNewPrivileges bool
+	// LogConfig is the log driver (and its options) of containers that
+	// name none; "" is json-file. Check it with CheckLogConfig.
+	LogConfig container.LogConfig
+	// DefaultShmSize (bytes) and DefaultIpcMode apply to containers that
+	// give none; 0 and "" are dockerd's 64 MiB and private.
+	DefaultShmSize int64
+	DefaultIpcMode container.IpcMode
 }
 
 // DefaultNamespace is the containerd namespace roost uses.
@@ -141,6 +159,7 @@ func New(opts Options) (*Service, error) {
 	if opts.Events == nil {
 		opts.Events = nopPublisher{}
 	}
+	opts.InitPath = FindInit(opts.InitPath)
 	if opts.Network == nil {
 		opts.Network = nopNetworker{}
 	}

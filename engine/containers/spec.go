@@ -17,10 +17,15 @@ const cfsPeriod = 100000
 
 // specOpts builds the OCI spec of a container on top of containerd's
 // default Linux spec (docker's default capabilities, masked and read-only
-// paths). Not done yet: seccomp and AppArmor profiles (containerd's oci
-// package adds none by default, so containers run unconfined by them).
+// paths), with dockerd's default seccomp profile. AppArmor and SELinux
+// options are accepted and ignored, as dockerd does on a host without
+// them: a rootless engine could not load a profile anyway.
 func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostConfig, path string, args []string) ([]oci.SpecOpts, error) {
 	mounts, err := userMounts(hc, s.volumePath())
+	if err != nil {
+		return nil, err
+	}
+	secOpts, err := parseSecurityOpts(hc.SecurityOpt)
 	if err != nil {
 		return nil, err
 	}
@@ -34,12 +39,26 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		oci.WithProcessCwd(orDefault(cfg.WorkingDir, "/")),
 		oci.WithMounts(parentsFirst(append(s.etcFiles(id).mounts(), mounts...))),
 		withRlimits(hc.Ulimits),
+		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
 	}
-	if !noNewPrivileges(hc.SecurityOpt) {
+	nnp := s.opts.NoNewPrivileges
+	if secOpts.noNewPrivileges != nil {
+		nnp = *secOpts.noNewPrivileges
+	}
+	if secOpts.writableCgroups {
+		opts = append(opts, withWritableCgroups)
+	}
+	if !nnp {
 		// containerd sets no_new_privs by default, docker does not:
 		// setuid programs (su, ping) must work as under dockerd.
 		opts = append(opts, oci.WithNewPrivileges)
+	}
+	if s.wantsInit(hc) {
+		if s.opts.InitPath == "" {
+			return nil, errNoInit
+		}
+		opts = append(opts, withInit(s.opts.InitPath))
 	}
 	if !hc.UTSMode.IsHost() {
 		opts = append(opts, oci.WithHostname(cfg.Hostname))
@@ -72,14 +91,21 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 	if hc.PidMode.IsHost() {
 		opts = append(opts, oci.WithHostNamespace(specs.PIDNamespace))
 	}
-	if hc.IpcMode.IsHost() {
-		opts = append(opts, oci.WithHostNamespace(specs.IPCNamespace), oci.WithoutMounts("/dev/shm", "/dev/mqueue"))
-	}
+	opts = append(opts, s.ipcSpecOpts(id, hc)...)
 	if hc.ReadonlyRootfs {
 		opts = append(opts, oci.WithRootFSReadonly())
 	}
-	if hc.ShmSize > 0 {
+	if hc.ShmSize > 0 && (hc.IpcMode.IsPrivate() || hc.IpcMode == "") {
 		opts = append(opts, oci.WithDevShmSize(hc.ShmSize/1024))
+	}
+	devOpts, err := deviceOpts(hc.Devices, s.opts.Rootless)
+	if err != nil {
+		return nil, err
+	}
+	opts = append(opts, devOpts...)
+	if hc.OomScoreAdj != 0 {
+		oom, _ := oomScoreOpt(hc.OomScoreAdj, s.opts.Rootless)
+		opts = append(opts, oom)
 	}
 	if len(hc.Sysctls) > 0 {
 		opts = append(opts, withSysctls(hc.Sysctls))
@@ -98,6 +124,14 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 	} else {
 		opts = append(opts, oci.WithCgroup("/"+s.opts.Namespace+"/"+id))
 		opts = append(opts, resourceOpts(hc.Resources)...)
+	}
+	// Last: the default profile depends on the capabilities set above.
+	sc, err := seccompOpt(hc, secOpts, s.opts.SeccompProfile)
+	if err != nil {
+		return nil, err
+	}
+	if sc != nil {
+		opts = append(opts, sc)
 	}
 	return opts, nil
 }
@@ -267,19 +301,6 @@ func resourceFlags(r container.Resources) []string {
 	add(len(r.BlkioDeviceReadBps)+len(r.BlkioDeviceWriteBps)+len(r.BlkioDeviceReadIOps)+len(r.BlkioDeviceWriteIOps) > 0, "--device-read/write-bps/iops")
 	add(r.OomKillDisable != nil && *r.OomKillDisable, "--oom-kill-disable")
 	return out
-}
-
-func noNewPrivileges(secOpts []string) bool {
-	for _, o := range secOpts {
-		k, v, _ := strings.Cut(o, "=")
-		if k2, v2, ok := strings.Cut(o, ":"); ok && !strings.Contains(o, "=") {
-			k, v = k2, v2
-		}
-		if k == "no-new-privileges" && (v == "" || v == "true") {
-			return true
-		}
-	}
-	return false
 }
 
 // userName returns the user part of "user[:group]".

@@ -2,12 +2,10 @@ package containers
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +14,6 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
-	"github.com/docker/go-units"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/events"
 
@@ -71,6 +68,9 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		return s.startFailed(ctx, c, fmt.Errorf("loading containerd container: %s", err))
 	}
+	if err := s.prepareNamespaces(ctx, cc, c.id, rec.HostConfig); err != nil {
+		return s.startFailed(ctx, c, err)
+	}
 	fifos, err := s.newFIFOSet(c.id, rec.Config)
 	if err != nil {
 		return s.startFailed(ctx, c, err)
@@ -119,7 +119,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		return abort(err)
 	}
-	lf, err := s.openLog(rec.LogPath, rec.HostConfig.LogConfig.Config)
+	lf, err := s.openLog(c.id, rec.HostConfig.LogConfig)
 	if err != nil {
 		return abort(fmt.Errorf("failed to initialize logging driver: %w", err))
 	}
@@ -224,59 +224,6 @@ func (s *Service) stdinCloser(id string, task client.Task, w io.Closer) func() {
 			}
 		})
 	}
-}
-
-// openLog opens the json-file log of a run (nil for --log-driver=none).
-func (s *Service) openLog(path string, cfg map[string]string) (*logs.JSONFile, error) {
-	if path == "" {
-		return nil, nil
-	}
-	opts, err := jsonFileOptions(cfg)
-	if err != nil {
-		return nil, err
-	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, err
-	}
-	return logs.OpenJSONFile(path, opts)
-}
-
-// jsonFileOptions reads the json-file log-opts max-size and max-file.
-// validateLogOpts refuses, at create as dockerd does, json-file options
-// that would only fail at start.
-func validateLogOpts(lc container.LogConfig) error {
-	if lc.Type == "none" {
-		if len(lc.Config) > 0 {
-			return errors.New("logging driver none does not take options")
-		}
-		return nil
-	}
-	for k := range lc.Config {
-		if k != "max-size" && k != "max-file" {
-			return fmt.Errorf("unknown log opt '%s' for json-file log driver", k)
-		}
-	}
-	_, err := jsonFileOptions(lc.Config)
-	return err
-}
-
-func jsonFileOptions(cfg map[string]string) (logs.JSONFileOptions, error) {
-	opts := logs.JSONFileOptions{MaxFiles: 1}
-	if v := cfg["max-size"]; v != "" {
-		n, err := units.RAMInBytes(v)
-		if err != nil {
-			return opts, fmt.Errorf("invalid value for max-size: %w", err)
-		}
-		opts.MaxSize = n
-	}
-	if v := cfg["max-file"]; v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 {
-			return opts, fmt.Errorf("invalid value for max-file: %s", v)
-		}
-		opts.MaxFiles = n
-	}
-	return opts, nil
 }
 
 // startPumps copies the run's stdout and stderr into the log and out to

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -49,6 +50,13 @@ type Options struct {
 	// Registry is the registry configuration docker info shows; nil shows
 	// none.
 	Registry func() *registry.ServiceConfig
+	// SeccompProfile is the daemon's seccomp profile as daemon.json names
+	// it: "builtin", "unconfined" or a path.
+	SeccompProfile  string
+	NoNewPrivileges bool
+	InitBinary      string // the init --init binds, "" if none was found
+	InitVersion     string
+	LoggingDriver   string // daemon.json's log-driver; "" is json-file
 	// Labels are the engine's labels docker info lists; roost says there
 	// how containers are networked (io.roost.network.*).
 	Labels []string
@@ -67,7 +75,7 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		ID:                 o.ID,
 		Driver:             o.Snapshotter,
 		DriverStatus:       [][2]string{{"Snapshotter", o.Snapshotter}, {"Backing Filesystem", backingFS(o.DataDir)}},
-		LoggingDriver:      "json-file",
+		LoggingDriver:      orDefault(o.LoggingDriver, "json-file"),
 		CgroupDriver:       o.Cgroups.Driver,
 		CgroupVersion:      o.Cgroups.Version,
 		Debug:              o.Debug,
@@ -97,6 +105,14 @@ func (s *Service) Info(ctx context.Context) (*system.Info, error) {
 		Warnings:           o.Cgroups.Warnings,
 	}
 	info.Plugins.Network = []string{"bridge", "host", "null"}
+	if o.InitBinary != "" {
+		// The name dockerd shows; the binary is bound under that name.
+		info.InitBinary = "docker-init"
+		info.InitCommit = system.Commit{ID: o.InitVersion}
+	}
+	if orBuiltin(o.SeccompProfile) != "builtin" {
+		info.Warnings = append(slices.Clone(info.Warnings), "WARNING: daemon is not using the default seccomp profile")
+	}
 	info.Labels = append([]string{}, o.Labels...)
 	info.MemoryLimit, info.PidsLimit, info.CPUShares = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
 	info.CPUCfsPeriod, info.CPUCfsQuota, info.CPUSet = o.Cgroups.Limits, o.Cgroups.Limits, o.Cgroups.Limits
@@ -165,14 +181,29 @@ func (s *Service) Version(ctx context.Context) (*system.VersionResponse, error) 
 }
 
 func securityOptions(o Options) []string {
-	var opts []string
+	// dockerd's order: apparmor, seccomp, selinux, userns, rootless,
+	// cgroupns, no-new-privileges; this host never has AppArmor or SELinux
+	// for a rootless engine.
+	opts := []string{"name=seccomp,profile=" + orBuiltin(o.SeccompProfile)}
 	if o.Rootless {
 		opts = append(opts, "name=rootless")
 	}
 	if o.Cgroups.Version == "2" {
 		opts = append(opts, "name=cgroupns")
 	}
+	if o.NoNewPrivileges {
+		opts = append(opts, "name=no-new-privileges")
+	}
 	return opts
+}
+
+func orBuiltin(profile string) string { return orDefault(profile, "builtin") }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
 }
 
 func kernelVersion() string {

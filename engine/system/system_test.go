@@ -45,6 +45,9 @@ func TestInfoTellsTheTruth(t *testing.T) {
 	if info.Driver != "overlayfs" || info.CgroupDriver != "none" || info.MemoryLimit || info.CPUShares {
 		t.Errorf("driver %q, cgroup driver %q, limits %v/%v", info.Driver, info.CgroupDriver, info.MemoryLimit, info.CPUShares)
 	}
+	if !slices.Contains(info.SecurityOptions, "name=seccomp,profile=builtin") {
+		t.Errorf("security options %v lack the builtin seccomp profile", info.SecurityOptions)
+	}
 	if !slices.Contains(info.SecurityOptions, "name=rootless") {
 		t.Errorf("security options %v lack rootless", info.SecurityOptions)
 	}
