@@ -143,9 +143,6 @@ func (s *Service) checkCreate(cfg *container.Config, hc *container.HostConfig) (
 	if err := validateHostConfig(hc); err != nil {
 		return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
-	if mode := hc.NetworkMode; mode.IsContainer() {
-		return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("network mode %q is not supported yet", mode))
-	}
 	if hc.PidMode.IsHost() && s.opts.Rootless {
 		// runc can neither mount procfs in a pid namespace it does not own
 		// nor, without cgroups, find and signal every process of such a

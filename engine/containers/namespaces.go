@@ -91,13 +91,18 @@ func (s *Service) prepareNamespaces(ctx context.Context, cc client.Container, id
 			return err
 		}
 	}
-	pidMode, ipcMode := hc.PidMode.IsContainer(), hc.IpcMode.IsContainer()
-	if !pidMode && !ipcMode {
+	pidMode, ipcMode, netMode := hc.PidMode.IsContainer(), hc.IpcMode.IsContainer(), hc.NetworkMode.IsContainer()
+	if !pidMode && !ipcMode && !netMode {
 		return nil
 	}
 	spec, err := cc.Spec(ctx)
 	if err != nil {
 		return err
+	}
+	if netMode {
+		if err := s.joinNetwork(id, hc.NetworkMode.ConnectedContainer(), spec); err != nil {
+			return err
+		}
 	}
 	if pidMode {
 		pid, err := s.nsDonor(id, hc.PidMode.Container(), false)

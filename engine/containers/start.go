@@ -186,9 +186,10 @@ func startExitCode(msg string) (code int, userErr bool) {
 
 // usesNetworker tells whether the container gets its own network namespace
 // that the networker must connect ("none" keeps loopback only; "host"
-// shares the engine's).
+// shares the engine's; container:<ref> another container's).
 func usesNetworker(hc *container.HostConfig) bool {
-	return !hc.NetworkMode.IsHost() && !hc.NetworkMode.IsNone()
+	m := hc.NetworkMode
+	return !m.IsHost() && !m.IsNone() && !m.IsContainer()
 }
 
 // newFIFOSet makes the run's FIFOs in the container's state directory:

@@ -48,6 +48,11 @@ func (s *Service) CheckCreate(ctx context.Context, cfg *container.Config, hc *co
 			return err
 		}
 	}
+	if mode.IsContainer() {
+		if err := checkContainerMode(cfg, hc); err != nil {
+			return err
+		}
+	}
 	if mode.IsHost() || mode.IsNone() || mode.IsContainer() {
 		if nc != nil && len(nc.EndpointsConfig) > 1 {
 			return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("container cannot be connected to multiple networks with one of the networks in %s mode", mode.NetworkName()))
@@ -355,4 +360,27 @@ func hostnameConfig(eps []*endpoint, id string) *container.Config {
 		cfg.Hostname = eps[0].rec.Hostname
 	}
 	return cfg
+}
+
+// checkContainerMode refuses what cannot go with --network container:, with
+// dockerd's words: the container has the other's network stack.
+func checkContainerMode(cfg *container.Config, hc *container.HostConfig) error {
+	conflict := func(what string) error {
+		return errdefs.ErrInvalidArgument.WithMessage("conflicting options: " + what)
+	}
+	switch {
+	case hc.NetworkMode.ConnectedContainer() == "":
+		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid network mode: %s", hc.NetworkMode))
+	case cfg.Hostname != "":
+		return conflict("hostname and the network mode")
+	case len(hc.DNS) > 0 || len(hc.DNSSearch) > 0 || len(hc.DNSOptions) > 0:
+		return conflict("dns and the network mode")
+	case len(hc.ExtraHosts) > 0:
+		return conflict("custom host-to-IP mapping and the network mode")
+	case len(hc.PortBindings) > 0 || hc.PublishAllPorts:
+		return conflict("port publishing and the container type network mode")
+	case len(cfg.ExposedPorts) > 0:
+		return conflict("port exposing and the container type network mode")
+	}
+	return nil
 }
