@@ -70,6 +70,7 @@ func allWorkloads() []workload {
 		{"leak", func(e *engine) bool { return hasAPI(e) && e.procs != nil }, leakWorkload},
 		{"api", hasAPI, apiWorkload},
 		{"build", hasAPI, buildWorkload},
+		{"pull", hasAPI, pullWorkload},
 	}
 	ws = append(ws, networkWorkloads...)
 	return append(ws, workload{"start", func(e *engine) bool { return e.restart != nil }, startWorkload})
