@@ -94,7 +94,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		// Docker's certs.d layout, in the user's config dir.
 		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
-		Registry: cfg.Registry,
+		// docker save reads blobs from disk rather than through gRPC.
+		ContentRoot: filepath.Join(p.ContainerdRoot(), "io.containerd.content.v1.content"),
+		Registry:    cfg.Registry,
 	})
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
 	if err != nil {
