@@ -66,6 +66,7 @@ func allWorkloads() []workload {
 		{"run", func(e *engine) bool { return e.runTrue != nil || hasAPI(e) }, runWorkload},
 		{"parallel", hasAPI, parallelWorkload},
 		{"cycle", hasAPI, cycleWorkload},
+		{"exec", hasAPI, execWorkload},
 		{"ps", hasAPI, psWorkload},
 		{"leak", func(e *engine) bool { return hasAPI(e) && e.procs != nil }, leakWorkload},
 		{"api", hasAPI, apiWorkload},
