@@ -330,20 +330,7 @@ func TestNetworkFailuresLeaveNothing(t *testing.T) {
 func TestSlirp4netnsPortDriver(t *testing.T) {
 	needRoostd(t)
 	needNetecho(t)
-	if err := stopSharedDaemon(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stopSharedDaemon(); err != nil {
-			t.Error(err)
-		}
-		if err := restartDaemon(); err != nil {
-			t.Errorf("starting the shared daemon again: %v", err)
-		}
-	})
-	if err := startDaemonArgs("--port-driver", "slirp4netns"); err != nil {
-		t.Fatal(err)
-	}
+	restartSharedDaemonWith(t, "--port-driver", "slirp4netns")
 	if labels := dockerOK(t, "info", "--format", "{{json .Labels}}"); !strings.Contains(labels, "io.roost.network.port-driver=slirp4netns") {
 		t.Fatalf("docker info labels: %s", labels)
 	}
