@@ -59,7 +59,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if portDriver == "" {
 			portDriver = rootless.PortDriverBuiltin
 		}
-		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver)
+		outbound := cfg.RootlesskitNet
+		if outbound == "" {
+			outbound = rootless.OutboundSlirp4netns
+		}
+		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)
 		if err != nil {
 			return err
 		}

@@ -193,7 +193,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
-		Labels:          networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns),
+		Labels:          networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns),
 	})
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,

@@ -63,6 +63,7 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 	fs.BoolVar(&cfg.Debug, "debug", false, "debug logging")
 	fs.StringVar(&cfg.LogLevel, "log-level", config.DefaultLogLevel, "debug, info, warn, error or fatal")
 	fs.BoolVar(&cfg.LiveRestore, "live-restore", false, "keep containers running when roostd stops")
+	fs.StringVar(&cfg.RootlesskitNet, "rootlesskit-net", "", "the containers' way out of the namespace: slirp4netns (default) or pasta; applies when the namespace starts")
 	fs.StringVar(&cfg.PortDriver, "port-driver", "", "how ports are published: builtin (default; keeps the client's address) or slirp4netns; applies when the namespace starts")
 	fs.StringVar(&cfg.StorageDriver, "storage-driver", "", "snapshotter: overlayfs, fuse-overlayfs or native (default: overlayfs where the kernel allows it, else fuse-overlayfs, else native)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
