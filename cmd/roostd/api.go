@@ -97,6 +97,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		return err
 	}
 	srv := &http.Server{Handler: eng.Handler, ReadHeaderTimeout: 30 * time.Second}
+	// HTTP/2 without TLS beside HTTP/1: BuildKit's gRPC API on the socket
+	// itself, which buildx uses from API 1.53 on.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errc <- srv.Serve(l) }()
