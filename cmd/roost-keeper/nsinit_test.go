@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 
@@ -48,5 +49,40 @@ func TestContainerdConfigProxyPlugin(t *testing.T) {
 	}
 	if cfg.Version != 4 || cfg.Root != p.ContainerdRoot() {
 		t.Errorf("containerd read version %d, root %q", cfg.Version, cfg.Root)
+	}
+}
+
+// The plugins roost and BuildKit's containerd worker call must stay on
+// whatever else the config turns off.
+func TestContainerdConfigKeepsNeededPlugins(t *testing.T) {
+	dir := t.TempDir()
+	p := rootless.Paths{StateDir: dir + "/state", DataDir: dir + "/data"}
+	cfgPath, err := writeContainerdConfig(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg srvconfig.Config
+	if err := srvconfig.LoadConfig(context.Background(), cfgPath, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	needed := []string{
+		"io.containerd.content.v1.content", "io.containerd.metadata.v1.bolt", "io.containerd.gc.v1.scheduler",
+		"io.containerd.snapshotter.v1.overlayfs", "io.containerd.snapshotter.v1.native",
+		"io.containerd.differ.v1.walking", "io.containerd.lease.v1.manager", "io.containerd.event.v1.exchange",
+		"io.containerd.shim.v1.manager", "io.containerd.runtime.v2.task", "io.containerd.mount-manager.v1.bolt",
+		"io.containerd.warning.v1.deprecations",
+		"io.containerd.grpc.v1.containers", "io.containerd.grpc.v1.content", "io.containerd.grpc.v1.diff",
+		"io.containerd.grpc.v1.events", "io.containerd.grpc.v1.images", "io.containerd.grpc.v1.introspection",
+		"io.containerd.grpc.v1.leases", "io.containerd.grpc.v1.namespaces", "io.containerd.grpc.v1.snapshots",
+		"io.containerd.grpc.v1.tasks", "io.containerd.grpc.v1.version", "io.containerd.grpc.v1.healthcheck",
+		"io.containerd.server.v1.grpc", "io.containerd.server.v1.ttrpc",
+	}
+	for _, id := range needed {
+		if slices.Contains(cfg.DisabledPlugins, id) {
+			t.Errorf("the config disables %s, which roost or BuildKit uses", id)
+		}
+	}
+	if !slices.Contains(cfg.DisabledPlugins, "io.containerd.transfer.v1.local") {
+		t.Errorf("the transfer service is not disabled: %v", cfg.DisabledPlugins)
 	}
 }

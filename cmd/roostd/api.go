@@ -82,6 +82,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		return err
 	}
 	defer os.Remove(p.PIDFile("roostd"))
+	if pprofAddr != "" {
+		if err := servePprof(pprofAddr); err != nil {
+			return err
+		}
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()

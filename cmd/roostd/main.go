@@ -66,6 +66,7 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 	fs.StringVar(&cfg.RootlesskitNet, "rootlesskit-net", "", "the containers' way out of the namespace: slirp4netns (default) or pasta; applies when the namespace starts")
 	fs.StringVar(&cfg.PortDriver, "port-driver", "", "how ports are published: builtin (default; keeps the client's address) or slirp4netns; applies when the namespace starts")
 	fs.StringVar(&cfg.StorageDriver, "storage-driver", "", "snapshotter: overlayfs, fuse-overlayfs or native (default: overlayfs where the kernel allows it, else fuse-overlayfs, else native)")
+	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback host:port, for debugging roostd (default: off)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		return nil, nil, err

@@ -33,6 +33,12 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 	case <-time.After(outputDrainTimeout):
 		log.G(ctx).WithField("container", c.id).Warn("output not drained after the task exited")
 	}
+	// The network's teardown does not need the task (its process and so
+	// its network namespace are gone already), and both wait on other
+	// processes (runc delete, CNI plugins): overlapping them takes a few
+	// milliseconds off every exit, which docker run --rm waits for.
+	netDone := make(chan error, 1)
+	go func() { netDone <- r.netCleanup() }()
 	if es, err := r.task.Delete(ctx); err == nil {
 		code, at = int(es.ExitCode()), es.ExitTime()
 	} else if !errdefs.IsNotFound(err) {
@@ -40,7 +46,7 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 		r.io.Cancel()
 		r.io.Close()
 	}
-	if err := r.netCleanup(); err != nil {
+	if err := <-netDone; err != nil {
 		log.G(ctx).WithError(err).WithField("container", c.id).Warn("network cleanup")
 	}
 	c.streams.clearStdin()
