@@ -1,8 +1,6 @@
 package rootless
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -210,20 +208,11 @@ func checkSubIDs(h Host, file string) Check {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return Check{CheckMissing, fmt.Sprintf("%s: %v", file, err), fix}
 	}
-	total := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Split(strings.TrimSpace(sc.Text()), ":")
-		if len(f) != 3 || (f[0] != h.User && f[0] != strconv.Itoa(h.UID)) {
-			continue
-		}
-		if n, err := strconv.Atoi(f[2]); err == nil && n > 0 {
-			total += n
-		}
-	}
+	total := subIDTotal(data, h.User, h.UID)
 	switch {
 	case total == 0:
-		return Check{CheckMissing, fmt.Sprintf("%s has no range for %s", file, h.User), fix}
+		// roostd still runs: see SingleID.
+		return Check{CheckWarn, fmt.Sprintf("%s has no range for %s: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files of other owners cannot be unpacked", file, h.User), fix}
 	case total < MinSubIDs:
 		return Check{CheckWarn, fmt.Sprintf("%s gives %s %d IDs, fewer than the %d images may use", file, h.User, total, MinSubIDs), fix}
 	}

@@ -59,6 +59,9 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if portDriver == "" {
 			portDriver = rootless.PortDriverBuiltin
 		}
+		if rootless.SingleID() {
+			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files owned by other IDs cannot be unpacked (docs/hpc.md)", os.Getenv("USER"))
+		}
 		systemd.Status("starting the user namespace and containerd")
 		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver)
 		if err != nil {

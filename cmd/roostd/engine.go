@@ -196,7 +196,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
-		Labels:          networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns),
+		Labels:          append(networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel()),
 	})
 	e.Busy = counter{ctrs: ctrs, imgs: imgs}.busy
 	e.Handler = httpapi.New(httpapi.Options{
@@ -217,6 +217,15 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Build:          builds.svc,
 	})
 	return e, nil
+}
+
+// usernsLabel tells in docker info whether the namespace maps subordinate
+// IDs or, for a user without an /etc/subuid range, the user's own ID only.
+func usernsLabel() string {
+	if rootless.MappedIDs() == 1 {
+		return "io.roost.userns=single-id (only the user's own ID is mapped: containers run as root only, images with files of other owners cannot be unpacked)"
+	}
+	return "io.roost.userns=subordinate-ids"
 }
 
 // engineID is the engine's stable ID, kept in the data directory.
