@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/user"
 	"strconv"
 	"strings"
@@ -36,21 +37,60 @@ func subIDTotal(data []byte, name string, uid int) int {
 	return total
 }
 
-// SingleID tells whether the current user lacks a range in /etc/subuid or
-// /etc/subgid, as on many shared login nodes: the namespace then maps the
-// user's own IDs alone, to root.
+// SingleID tells whether the current user has no subordinate IDs, as on
+// many shared login nodes: neither getsubids (libsubid, where a site keeps
+// them in LDAP or SSSD; RootlessKit asks it first) nor /etc/subuid and
+// /etc/subgid give a range. The namespace then maps the user's own IDs
+// alone, to root.
 func SingleID() bool {
 	u, err := user.Current()
 	if err != nil {
 		return false
 	}
+	static := true
 	for _, file := range []string{"/etc/subuid", "/etc/subgid"} {
 		data, _ := os.ReadFile(file)
 		if subIDTotal(data, u.Username, os.Getuid()) == 0 {
-			return true
+			static = false
 		}
 	}
-	return false
+	return !static && !dynamicSubIDs(u.Username)
+}
+
+// dynamicSubIDs tells whether getsubids(1) gives the user both ranges.
+func dynamicSubIDs(name string) bool {
+	exe := os.Getenv(getsubidsEnv)
+	if exe == "" {
+		exe = "getsubids"
+	}
+	path, err := exec.LookPath(exe)
+	if err != nil {
+		return false
+	}
+	for _, args := range [][]string{{name}, {"-g", name}} {
+		out, err := exec.Command(path, args...).Output()
+		if err != nil || getsubidsTotal(out) == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// getsubidsTotal counts the IDs in getsubids' answer, lines of
+// "<index>: <owner> <start> <count>".
+func getsubidsTotal(out []byte) int {
+	total := 0
+	for _, line := range strings.Split(string(out), "\n") {
+		_, rest, ok := strings.Cut(line, ":")
+		f := strings.Fields(rest)
+		if !ok || len(f) != 3 {
+			continue
+		}
+		if n, err := strconv.Atoi(f[2]); err == nil && n > 0 {
+			total += n
+		}
+	}
+	return total
 }
 
 // singleIDEnv is what the keeper needs in single-ID mode: RootlessKit asks

@@ -61,3 +61,18 @@ func TestMappedIDs(t *testing.T) {
 		}
 	}
 }
+
+func TestGetsubidsTotal(t *testing.T) {
+	for in, want := range map[string]int{
+		"0: alice 100000 65536\n":                       65536,
+		"0: alice 100000 65536\n1: alice 300000 1000\n": 66536,
+		"0: alice 1000 1\n":                             1, // our own stand-in's answer
+		"":                                              0,
+		"Error fetching ranges\n":                       0,
+		"0: alice 100000\n":                             0,
+	} {
+		if got := getsubidsTotal([]byte(in)); got != want {
+			t.Errorf("%q: %d, want %d", in, got, want)
+		}
+	}
+}
