@@ -70,6 +70,8 @@ type Host struct {
 	Access func(path string) error
 	// FSType is the statfs magic of the filesystem holding path.
 	FSType func(path string) (int64, error)
+	// Getsubids runs getsubids(1) with args; nil where there is none.
+	Getsubids func(args ...string) ([]byte, error)
 }
 
 // LocalHost is this machine, as the current user.
@@ -100,6 +102,9 @@ func LocalHost(binDir, dataDir string) Host {
 			var st unix.Statfs_t
 			err := unix.Statfs(path, &st)
 			return int64(st.Type), err
+		},
+		Getsubids: func(args ...string) ([]byte, error) {
+			return exec.Command("getsubids", args...).Output()
 		},
 	}
 }
@@ -209,6 +214,19 @@ func checkSubIDs(h Host, file string) Check {
 		return Check{CheckMissing, fmt.Sprintf("%s: %v", file, err), fix}
 	}
 	total := subIDTotal(data, h.User, h.UID)
+	if total == 0 && h.Getsubids != nil {
+		// libsubid (LDAP, SSSD), which RootlessKit asks before the file.
+		args := []string{h.User}
+		if file == "/etc/subgid" {
+			args = []string{"-g", h.User}
+		}
+		if out, err := h.Getsubids(args...); err == nil {
+			if n := getsubidsTotal(out); n > 0 {
+				total = n
+				file = "getsubids " + strings.Join(args, " ")
+			}
+		}
+	}
 	switch {
 	case total == 0:
 		// roostd still runs: see SingleID.
