@@ -121,7 +121,7 @@ e2e: deps all bin/registry bin/docker-buildx bin/docker-compose
 test: unit e2e
 
 # BENCHFLAGS passes flags, e.g. make bench BENCHFLAGS='-quick -user roostbench'.
-bench: deps all
+bench: deps all bin/registry
 	$(GO) run ./tests/bench $(BENCHFLAGS)
 
 clean:

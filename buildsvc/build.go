@@ -52,6 +52,9 @@ type Service struct {
 	running map[string]context.CancelFunc
 	// up is the /grpc proxy's connection to buildkitd.
 	up *grpc.ClientConn
+	// h2c serves the same proxy as gRPC on the API socket itself.
+	h2cOnce sync.Once
+	h2c     *grpc.Server
 }
 
 // New returns a build service. Contexts left in TmpDir by a roostd that was

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -150,3 +152,22 @@ type dummyAddr struct{}
 
 func (dummyAddr) Network() string { return "hijack" }
 func (dummyAddr) String() string  { return "hijacked-connection" }
+
+// ServeHTTP serves BuildKit's API as gRPC straight on the API socket
+// (HTTP/2 without TLS), as dockerd does from API 1.53 for buildx's docker
+// driver: the same proxy as /grpc, on one server for every connection.
+// The client's session travels as BuildKit's own Control.Session stream.
+func (s *Service) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	up, err := s.upstream(r.Context())
+	if err != nil {
+		w.Header().Set("Content-Type", "application/grpc")
+		w.Header().Set("Grpc-Status", strconv.Itoa(int(codes.Unavailable)))
+		w.Header().Set("Grpc-Message", err.Error())
+		w.WriteHeader(http.StatusOK)
+		return
+	}
+	s.h2cOnce.Do(func() {
+		s.h2c = grpc.NewServer(grpc.ForceServerCodec(rawCodec{}), grpc.UnknownServiceHandler((&proxy{s: s, up: up}).handle))
+	})
+	s.h2c.ServeHTTP(w, r)
+}

@@ -112,5 +112,5 @@ func New(opts Options) http.Handler {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))
 		}
 	}
-	return withVersion(mux, opts.ServerVersion)
+	return withGRPC(withVersion(mux, opts.ServerVersion), opts.Build)
 }

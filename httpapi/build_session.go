@@ -19,6 +19,28 @@ type BuildSessionBackend interface {
 	ServeSession(ctx context.Context, conn net.Conn, headers map[string][]string) error
 }
 
+// isGRPC tells a gRPC call made straight on the API socket (HTTP/2
+// without TLS) from an API request.
+func isGRPC(r *http.Request) bool {
+	return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
+}
+
+// withGRPC hands gRPC calls on the API socket to the build backend, which
+// serves BuildKit's API there as dockerd does from API 1.53.
+func withGRPC(next http.Handler, build BuildBackend) http.Handler {
+	g, ok := build.(http.Handler)
+	if !ok {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if isGRPC(r) {
+			g.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
 func (s *server) sessionBackend() (BuildSessionBackend, error) {
 	b, ok := s.build.(BuildSessionBackend)
 	if !ok {

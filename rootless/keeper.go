@@ -16,6 +16,8 @@ import (
 	"github.com/containerd/log"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/child"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/copyup/tmpfssymlink"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/network"
+	"github.com/rootless-containers/rootlesskit/v3/pkg/network/pasta"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/network/slirp4netns"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/parent"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
@@ -123,7 +125,32 @@ const (
 	logLevelEnv   = "_ROOST_LOG_LEVEL"
 	dataRootEnv   = "_ROOST_DATA_ROOT"
 	portDriverEnv = "_ROOST_PORT_DRIVER"
+	outboundEnv   = "_ROOST_OUTBOUND"
 )
+
+// Ways out of the namespace for the containers' traffic.
+const (
+	OutboundSlirp4netns = "slirp4netns"
+	OutboundPasta       = "pasta"
+)
+
+// OutboundFile records the outbound driver the running keeper uses.
+func (p Paths) OutboundFile() string { return filepath.Join(p.StateDir, "outbound") }
+
+// Outbound is the outbound driver of the running keeper.
+func (p Paths) Outbound() string {
+	if b, err := os.ReadFile(p.OutboundFile()); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
+	}
+	return OutboundSlirp4netns
+}
+
+func keeperOutbound() string {
+	if d := os.Getenv(outboundEnv); d != "" {
+		return d
+	}
+	return OutboundSlirp4netns
+}
 
 // Port drivers: RootlessKit's builtin one (fast, keeps the client's
 // address) and slirp4netns' own port forwarding.
@@ -165,7 +192,7 @@ func KeeperDataRoot() string { return os.Getenv(dataRootEnv) }
 // StartKeeper starts a detached roost-keeper unless one runs, and waits until
 // its containerd answers. It returns the pid of the namespace's child
 // process.
-func StartKeeper(p Paths, logLevel, portDriver string) (int, error) {
+func StartKeeper(p Paths, logLevel, portDriver, outbound string) (int, error) {
 	if pid := p.KeeperRunning(); pid != 0 {
 		return pid, nil
 	}
@@ -193,7 +220,7 @@ func StartKeeper(p Paths, logLevel, portDriver string) (int, error) {
 	// directory: the keeper resolves its paths again inside the namespace,
 	// where its uid is 0, and must find this one, not /tmp/roost-0.
 	cmd.Env = append(keeperEnv(os.Environ()), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir,
-		portDriverEnv+"="+portDriver, "XDG_RUNTIME_DIR="+p.RuntimeDir)
+		portDriverEnv+"="+portDriver, outboundEnv+"="+outbound, "XDG_RUNTIME_DIR="+p.RuntimeDir)
 	if SingleID() {
 		cmd.Env = append(cmd.Env, singleIDEnv(keeper)...)
 	}
@@ -306,24 +333,12 @@ func RunKeeper(p Paths) error {
 		return err
 	}
 	defer os.Remove(p.PIDFile("keeper"))
-	slirp, err := exec.LookPath("slirp4netns")
-	if err != nil {
-		return fmt.Errorf("slirp4netns is not installed (apt-get install slirp4netns): %w", err)
-	}
-	features, err := slirp4netns.DetectFeatures(slirp)
-	if err != nil {
-		return err
-	}
 	logw := log.L.WithField("component", "rootlesskit").WriterLevel(log.DebugLevel)
-	driver := keeperPortDriver()
-	slirpAPI := ""
-	if driver == PortDriverSlirp4netns {
-		slirpAPI = filepath.Join(p.KeeperDir(), "slirp4netns.sock")
+	driver, outbound := keeperPortDriver(), keeperOutbound()
+	if outbound == OutboundPasta && driver == PortDriverSlirp4netns {
+		return errors.New("port-driver slirp4netns needs rootlesskit-net slirp4netns, not pasta")
 	}
-	// The sandbox of slirp4netns does not work with a detached netns
-	// (rootless-containers/slirp4netns#317).
-	netDriver, err := slirp4netns.NewParentDriver(logw, slirp, slirpMTU, nil, slirpInterface, true, slirpAPI,
-		false, features.SupportsEnableSeccomp && features.KernelSupportsEnableSeccomp, false)
+	netDriver, slirpAPI, err := parentNetDriver(logw, p, outbound, driver)
 	if err != nil {
 		return err
 	}
@@ -342,6 +357,9 @@ func RunKeeper(p Paths) error {
 		return err
 	}
 	if err := os.WriteFile(p.PortDriverFile(), []byte(driver), 0o600); err != nil {
+		return err
+	}
+	if err := os.WriteFile(p.OutboundFile(), []byte(outbound), 0o600); err != nil {
 		return err
 	}
 	return parent.Parent(parent.Opt{
@@ -374,7 +392,7 @@ func RunChild(p Paths) error {
 		ChildUseActivationEnvKey:  activationChildEnv,
 		StateDirEnvKey:            stateDirEnv,
 		TargetCmd:                 []string{self},
-		NetworkDriver:             slirp4netns.NewChildDriver(),
+		NetworkDriver:             childNetDriver(),
 		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
 		CopyUpDirs:                []string{"/etc", "/run"},
 		DetachNetNS:               true,
@@ -386,6 +404,44 @@ func RunChild(p Paths) error {
 // PortDriverSocket is RootlessKit's API socket, where ports are published.
 func (p Paths) PortDriverSocket() string {
 	return filepath.Join(p.KeeperDir(), parent.StateFileAPISock)
+}
+
+// parentNetDriver is the keeper's way out of the namespace: slirp4netns
+// (with its API socket when its port driver is wanted) or pasta.
+func parentNetDriver(logw io.Writer, p Paths, outbound, portDriver string) (network.ParentDriver, string, error) {
+	if outbound == OutboundPasta {
+		bin, err := exec.LookPath("pasta")
+		if err != nil {
+			return nil, "", fmt.Errorf("pasta is not installed (apt-get install passt): %w", err)
+		}
+		d, err := pasta.NewParentDriver(logw, bin, slirpMTU, nil, slirpInterface, "", true, false, false)
+		return d, "", err
+	}
+	slirp, err := exec.LookPath("slirp4netns")
+	if err != nil {
+		return nil, "", fmt.Errorf("slirp4netns is not installed (apt-get install slirp4netns): %w", err)
+	}
+	features, err := slirp4netns.DetectFeatures(slirp)
+	if err != nil {
+		return nil, "", err
+	}
+	slirpAPI := ""
+	if portDriver == PortDriverSlirp4netns {
+		slirpAPI = filepath.Join(p.KeeperDir(), "slirp4netns.sock")
+	}
+	// The sandbox of slirp4netns does not work with a detached netns
+	// (rootless-containers/slirp4netns#317).
+	d, err := slirp4netns.NewParentDriver(logw, slirp, slirpMTU, nil, slirpInterface, true, slirpAPI,
+		false, features.SupportsEnableSeccomp && features.KernelSupportsEnableSeccomp, false)
+	return d, slirpAPI, err
+}
+
+// childNetDriver is the child half of the keeper's network driver.
+func childNetDriver() network.ChildDriver {
+	if keeperOutbound() == OutboundPasta {
+		return pasta.NewChildDriver()
+	}
+	return slirp4netns.NewChildDriver()
 }
 
 // childPortDriver is the child half of the keeper's port driver.

@@ -59,11 +59,15 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if portDriver == "" {
 			portDriver = rootless.PortDriverBuiltin
 		}
+		outbound := cfg.RootlesskitNet
+		if outbound == "" {
+			outbound = rootless.OutboundSlirp4netns
+		}
 		if rootless.SingleID() {
 			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files owned by other IDs cannot be unpacked (docs/hpc.md)", os.Getenv("USER"))
 		}
 		systemd.Status("starting the user namespace and containerd")
-		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver)
+		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)
 		if err != nil {
 			return err
 		}
@@ -104,6 +108,12 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	}
 	idle := reload.newIdle(eng.Busy)
 	srv := &http.Server{Handler: idle.Handler(eng.Handler), ReadHeaderTimeout: 30 * time.Second}
+	// HTTP/2 without TLS beside HTTP/1: BuildKit's gRPC API on the socket
+	// itself, which buildx uses from API 1.53 on. Each gRPC call is a
+	// request to the idle tracker, in flight while it streams.
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
 	errc := make(chan error, len(listeners))
 	for _, l := range listeners {
 		go func() { errc <- srv.Serve(l) }()

@@ -98,7 +98,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Events:      bus,
 		// Docker's certs.d layout, in the user's config dir.
 		CertsDir: filepath.Join(p.ConfigDir, "certs.d"),
-		Registry: cfg.Registry,
+		// docker save reads blobs from disk rather than through gRPC.
+		ContentRoot: filepath.Join(p.ContainerdRoot(), "io.containerd.content.v1.content"),
+		Registry:    cfg.Registry,
 	})
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
 	if err != nil {
@@ -196,7 +198,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
-		Labels:          append(networkLabels(p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel()),
+		Labels:          append(networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel()),
 	})
 	e.Busy = counter{ctrs: ctrs, imgs: imgs}.busy
 	e.Handler = httpapi.New(httpapi.Options{

@@ -74,6 +74,7 @@ func readConfig(args []string) (_ *config.Config, _ map[string]bool, showVersion
 	fs.BoolVar(&cfg.Debug, "debug", false, "debug logging")
 	fs.StringVar(&cfg.LogLevel, "log-level", config.DefaultLogLevel, "debug, info, warn, error or fatal")
 	fs.BoolVar(&cfg.LiveRestore, "live-restore", false, "keep containers running when roostd stops")
+	fs.StringVar(&cfg.RootlesskitNet, "rootlesskit-net", "", "the containers' way out of the namespace: slirp4netns (default) or pasta; applies when the namespace starts")
 	fs.StringVar(&cfg.PortDriver, "port-driver", "", "how ports are published: builtin (default; keeps the client's address) or slirp4netns; applies when the namespace starts")
 	fs.StringVar(&cfg.StorageDriver, "storage-driver", "", "snapshotter: overlayfs, fuse-overlayfs or native (default: overlayfs where the kernel allows it, else fuse-overlayfs, else native)")
 	fs.StringVar(&cfg.IdleTimeout, "idle-timeout", "", "exit after this long (10m, 1h) with no running container and no API client; 0 never")

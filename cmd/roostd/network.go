@@ -78,7 +78,7 @@ var _ httpapi.NetworksBackend = (*networks.Service)(nil)
 
 // networkLabels say in docker info how containers are networked, which
 // dockerd's info has no field for.
-func networkLabels(portDriver string, bypassAvailable, bypassDefault bool) []string {
+func networkLabels(outbound, portDriver string, bypassAvailable, bypassDefault bool) []string {
 	bypass := "unavailable"
 	switch {
 	case bypassAvailable && bypassDefault:
@@ -87,7 +87,7 @@ func networkLabels(portDriver string, bypassAvailable, bypassDefault bool) []str
 		bypass = "opt-in (label " + networks.BypassLabel + "=true)"
 	}
 	return []string{
-		"io.roost.network.outbound=slirp4netns",
+		"io.roost.network.outbound=" + outbound,
 		"io.roost.network.port-driver=" + portDriverLabel(portDriver),
 		"io.roost.network.bypass4netns=" + bypass,
 	}

@@ -41,6 +41,10 @@ type Config struct {
 	// which keeps the client's address) or "slirp4netns". It takes effect
 	// when the namespace starts.
 	PortDriver string `json:"port-driver,omitempty"`
+	// RootlesskitNet is the containers' way out of the namespace:
+	// "slirp4netns" (the default) or "pasta" (Debian's passt). It takes
+	// effect when the namespace starts.
+	RootlesskitNet string `json:"rootlesskit-net,omitempty"`
 	// Registry holds the registry keys (registry-mirrors,
 	// insecure-registries, max-concurrent-downloads and -uploads).
 	Registry
@@ -77,6 +81,9 @@ type Config struct {
 // which docker info shows as the Storage Driver.
 var StorageDrivers = []string{"overlayfs", "fuse-overlayfs", "native"}
 
+// RootlesskitNets are the values rootlesskit-net accepts ("" is slirp4netns).
+var RootlesskitNets = []string{"slirp4netns", "pasta"}
+
 // PortDrivers are the values port-driver accepts ("" is builtin).
 var PortDrivers = []string{"builtin", "slirp4netns"}
 
@@ -89,6 +96,12 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error", "fatal":
 	default:
 		return fmt.Errorf("invalid log-level %q: use debug, info, warn, error or fatal", c.LogLevel)
+	}
+	if c.RootlesskitNet != "" && !slices.Contains(RootlesskitNets, c.RootlesskitNet) {
+		return fmt.Errorf("invalid rootlesskit-net %q: use %s", c.RootlesskitNet, strings.Join(RootlesskitNets, " or "))
+	}
+	if c.RootlesskitNet == "pasta" && c.PortDriver == "slirp4netns" {
+		return errors.New("port-driver slirp4netns needs rootlesskit-net slirp4netns, not pasta")
 	}
 	if c.PortDriver != "" && !slices.Contains(PortDrivers, c.PortDriver) {
 		return fmt.Errorf("invalid port-driver %q: use %s", c.PortDriver, strings.Join(PortDrivers, " or "))

@@ -34,7 +34,36 @@ func validateConfig(cfg *container.Config) error {
 			return fmt.Errorf("invalid environment variable: %s", e)
 		}
 	}
+	if err := checkExecSize(cfg); err != nil {
+		return err
+	}
 	return validateHealthcheck(cfg.Healthcheck)
+}
+
+// The kernel's limits on what one execve may carry (with the default 8 MiB
+// stack): past them the container's first exec fails with E2BIG, which
+// only shows as exit status 255 after a start that looked fine.
+const (
+	execArgMax    = 2 << 20   // arguments and environment together
+	execStringMax = 128 << 10 // one argument or variable (MAX_ARG_STRLEN)
+)
+
+// checkExecSize refuses, at create, an environment and command the kernel
+// would refuse to exec.
+func checkExecSize(cfg *container.Config) error {
+	total := 0
+	for _, list := range [][]string{cfg.Env, cfg.Entrypoint, cfg.Cmd} {
+		for _, s := range list {
+			if len(s) >= execStringMax {
+				return fmt.Errorf("argument list too long: one argument or environment variable is %d bytes, the kernel's limit is %d", len(s), execStringMax)
+			}
+			total += len(s) + 1 + 8 // the string, its NUL and its pointer
+		}
+	}
+	if total > execArgMax {
+		return fmt.Errorf("argument list too long: the environment and command take %d bytes, more than the %d the kernel lets one exec carry", total, execArgMax)
+	}
+	return nil
 }
 
 // validateHostConfig is the part of dockerd's validateHostConfig that

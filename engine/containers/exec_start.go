@@ -234,8 +234,8 @@ func (s *Service) execEnded(ec *execConfig, code int) {
 	s.publish(ec.c, events.ActionExecDie, map[string]string{"execID": ec.id, "exitCode": strconv.Itoa(code)})
 }
 
-// monitorExec waits for the process to exit, lets its output drain, then
-// deletes it and records its exit code. When the container stops, the
+// monitorExec waits for the process to exit, lets its output drain,
+// records its exit code, then deletes it. When the container stops, the
 // runtime kills its execs too, so their sessions end with it.
 func (s *Service) monitorExec(p *execProc, exitC <-chan client.ExitStatus) {
 	defer s.wg.Done()
@@ -250,15 +250,16 @@ func (s *Service) monitorExec(p *execProc, exitC <-chan client.ExitStatus) {
 		// A child of the process still holds its output open.
 		log.G(ctx).WithField("exec", p.ec.id).Debug("exec output not drained after the process exited")
 	}
-	if es, err := p.proc.Delete(ctx); err == nil {
-		code = int(es.ExitCode())
-	} else if !errdefs.IsNotFound(err) {
+	// The exit is recorded before the process is deleted: the attached
+	// client asks for the exit code as soon as its stream ends, and the
+	// delete is a round trip to the shim it need not wait for.
+	s.execEnded(p.ec, code)
+	close(p.exited)
+	if _, err := p.proc.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("exec", p.ec.id).Warn("deleting the exited exec process")
 	}
 	p.dio.Cancel()
 	p.dio.Close()
-	s.execEnded(p.ec, code)
-	close(p.exited)
 }
 
 // waitExec waits for the exit status of an exec process, resuming the wait

@@ -174,7 +174,9 @@ func (s *Service) startFailed(ctx context.Context, c *ctr, err error) error {
 func startExitCode(msg string) (code int, userErr bool) {
 	m := strings.ToLower(msg)
 	switch {
-	case strings.Contains(m, "permission denied"), strings.Contains(m, "is a directory"):
+	case strings.Contains(m, "permission denied"), strings.Contains(m, "is a directory"),
+		// E2BIG: an environment (--env-file) or arguments too large to exec.
+		strings.Contains(m, "argument list too long"):
 		return 126, true
 	case strings.Contains(m, "not a directory"):
 		return 127, true

@@ -84,7 +84,7 @@ func (s *Service) Save(ctx context.Context, refs []string, w io.Writer) error {
 			opts = append(opts, archive.WithManifest(withoutName(e.target)))
 		}
 	}
-	if err := s.client.Export(ctx, w, opts...); err != nil {
+	if err := archive.Export(ctx, blobFiles{root: s.contentRoot, store: cs}, w, opts...); err != nil {
 		return err
 	}
 	published := map[digest.Digest]bool{}

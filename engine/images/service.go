@@ -71,10 +71,15 @@ type Options struct {
 	// RegistryTimeout bounds the wait for a registry's response headers
 	// and any pause in a response body; 0 means 30 seconds.
 	RegistryTimeout time.Duration
+	// ContentRoot is containerd's content directory
+	// (<root>/io.containerd.content.v1.content), read directly by docker
+	// save; empty reads through containerd.
+	ContentRoot string
 }
 
 // Service implements Docker's image operations on containerd.
 type Service struct {
+	contentRoot string
 	client      *containerd.Client
 	ns          string
 	snapshotter string
@@ -114,6 +119,7 @@ func New(client *containerd.Client, opts Options) *Service {
 		opts.Snapshotter = "overlayfs"
 	}
 	return &Service{
+		contentRoot:     opts.ContentRoot,
 		client:          client,
 		ns:              opts.Namespace,
 		snapshotter:     opts.Snapshotter,

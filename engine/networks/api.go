@@ -13,6 +13,7 @@ import (
 	"github.com/moby/moby/api/types/events"
 	"github.com/moby/moby/api/types/network"
 
+	"github.com/roostd/roost/engine/internal/filtermatch"
 	"github.com/roostd/roost/engine/store"
 )
 
@@ -235,7 +236,7 @@ func (s *Service) matcher(filters map[string][]string) (func(*store.Network) boo
 			}
 		case "dangling":
 			for _, v := range vs {
-				if _, ok := parseBool(v); !ok {
+				if _, ok := filtermatch.ParseBool(v); !ok {
 					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid filter 'dangling=%s'", v))
 				}
 			}
@@ -248,16 +249,16 @@ func (s *Service) matcher(filters map[string][]string) (func(*store.Network) boo
 		if isPredefined(n) {
 			typ = "builtin"
 		}
-		return matchAny(filters["driver"], func(v string) bool { return v == n.Driver }) &&
-			matchAny(filters["id"], func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
-			matchAny(filters["name"], func(v string) bool { return strings.Contains(n.Name, v) }) &&
-			matchAny(filters["scope"], func(v string) bool { return v == "local" }) &&
-			matchAny(filters["type"], func(v string) bool { return v == typ }) &&
-			matchAny(filters["dangling"], func(v string) bool {
-				b, _ := parseBool(v)
+		return filtermatch.Any(filters["driver"], func(v string) bool { return v == n.Driver }) &&
+			filtermatch.Any(filters["id"], func(v string) bool { return strings.HasPrefix(n.ID, v) }) &&
+			filtermatch.Any(filters["name"], func(v string) bool { return strings.Contains(n.Name, v) }) &&
+			filtermatch.Any(filters["scope"], func(v string) bool { return v == "local" }) &&
+			filtermatch.Any(filters["type"], func(v string) bool { return v == typ }) &&
+			filtermatch.Any(filters["dangling"], func(v string) bool {
+				b, _ := filtermatch.ParseBool(v)
 				return b == (!isPredefined(n) && !s.inUse(n))
 			}) &&
-			matchLabels(filters["label"], n.Labels)
+			filtermatch.Labels(filters["label"], n.Labels)
 	}, nil
 }
 
@@ -326,7 +327,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*netw
 		case "label", "label!":
 		case "until":
 			for _, v := range vs {
-				t, err := parseUntil(v)
+				t, err := filtermatch.ParseUntil(v)
 				if err != nil {
 					return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
 				}
@@ -340,8 +341,8 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*netw
 	defer s.mu.Unlock()
 	report := &network.PruneReport{NetworksDeleted: []string{}}
 	for _, n := range s.sorted() {
-		if isPredefined(n) || s.inUse(n) || !matchLabels(filters["label"], n.Labels) ||
-			(len(filters["label!"]) > 0 && matchLabelsAny(filters["label!"], n.Labels)) ||
+		if isPredefined(n) || s.inUse(n) || !filtermatch.Labels(filters["label"], n.Labels) ||
+			(len(filters["label!"]) > 0 && filtermatch.LabelsAny(filters["label!"], n.Labels)) ||
 			(!until.IsZero() && !n.Created.Before(until)) {
 			continue
 		}

@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/api/types/network"
 
 	"github.com/roostd/roost/engine/containers"
+	"github.com/roostd/roost/engine/store"
 )
 
 // restoreDNS starts the DNS servers of the networks that have containers
@@ -33,20 +34,7 @@ func (s *Service) restoreDNS() {
 // Connect attaches a container to a network: at once when it runs, at
 // its next start otherwise.
 func (s *Service) Connect(ctx context.Context, netRef, ctrRef string, cfg *network.EndpointSettings) error {
-	s.mu.Lock()
-	n, err := s.find(netRef)
-	cs := s.containers
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if cs == nil {
-		return errdefs.ErrNotImplemented.WithMessage("connect is not available")
-	}
-	if n.Driver != DriverBridge {
-		return errdefs.ErrPermissionDenied.WithMessage("container cannot be disconnected from host network or connected to host network")
-	}
-	id, name, netNS, err := cs.NetworkTarget(ctx, ctrRef)
+	n, cs, id, name, netNS, err := s.connectTarget(ctx, netRef, ctrRef)
 	if err != nil {
 		return err
 	}
@@ -80,20 +68,7 @@ func (s *Service) Connect(ctx context.Context, netRef, ctrRef string, cfg *netwo
 
 // Disconnect detaches a container from a network.
 func (s *Service) Disconnect(ctx context.Context, netRef, ctrRef string, force bool) error {
-	s.mu.Lock()
-	n, err := s.find(netRef)
-	cs := s.containers
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if cs == nil {
-		return errdefs.ErrNotImplemented.WithMessage("disconnect is not available")
-	}
-	if n.Driver != DriverBridge {
-		return errdefs.ErrPermissionDenied.WithMessage("container cannot be disconnected from host network or connected to host network")
-	}
-	id, name, netNS, err := cs.NetworkTarget(ctx, ctrRef)
+	n, cs, id, name, netNS, err := s.connectTarget(ctx, netRef, ctrRef)
 	if err != nil {
 		return err
 	}
@@ -120,6 +95,26 @@ func (s *Service) Disconnect(ctx context.Context, netRef, ctrRef string, force b
 		}
 	}
 	return cs.SetEndpointConfig(ctx, id, n.Name, nil)
+}
+
+// connectTarget resolves the network and the container of a connect or
+// disconnect: only bridge networks take part, and the container's netNS
+// is "" unless it runs.
+func (s *Service) connectTarget(ctx context.Context, netRef, ctrRef string) (n *store.Network, cs Containers, id, name, netNS string, err error) {
+	s.mu.Lock()
+	n, err = s.find(netRef)
+	cs = s.containers
+	s.mu.Unlock()
+	switch {
+	case err != nil:
+		return nil, nil, "", "", "", err
+	case cs == nil:
+		return nil, nil, "", "", "", errdefs.ErrNotImplemented.WithMessage("connecting containers to networks is not available")
+	case n.Driver != DriverBridge:
+		return nil, nil, "", "", "", errdefs.ErrPermissionDenied.WithMessage("container cannot be disconnected from host network or connected to host network")
+	}
+	id, name, netNS, err = cs.NetworkTarget(ctx, ctrRef)
+	return n, cs, id, name, netNS, err
 }
 
 func orEmptyEndpoint(cfg *network.EndpointSettings) *network.EndpointSettings {

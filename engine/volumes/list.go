@@ -9,6 +9,8 @@ import (
 
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/volume"
+
+	"github.com/roostd/roost/engine/internal/filtermatch"
 )
 
 // List returns the volumes matching filters (name: substring, label:
@@ -39,9 +41,9 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 	}
 	out := []*volume.Volume{}
 	for _, rec := range recs {
-		if !matchAny(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
-			!matchAny(filters["driver"], func(d string) bool { return d == rec.Driver }) ||
-			!matchLabels(filters["label"], rec.Labels) {
+		if !filtermatch.Any(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
+			!filtermatch.Any(filters["driver"], func(d string) bool { return d == rec.Driver }) ||
+			!filtermatch.Labels(filters["label"], rec.Labels) {
 			continue
 		}
 		if dangling != nil {
@@ -87,8 +89,8 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 	}
 	rep := &volume.PruneReport{VolumesDeleted: []string{}}
 	for _, rec := range recs {
-		if (!all && !rec.Anonymous) || !matchLabels(filters["label"], rec.Labels) ||
-			(len(filters["label!"]) > 0 && matchLabels(filters["label!"], rec.Labels)) {
+		if (!all && !rec.Anonymous) || !filtermatch.Labels(filters["label"], rec.Labels) ||
+			(len(filters["label!"]) > 0 && filtermatch.Labels(filters["label!"], rec.Labels)) {
 			continue
 		}
 		if users, err := s.users(ctx, rec.Name); err != nil || len(users) > 0 {
@@ -102,30 +104,6 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 		rep.SpaceReclaimed += uint64(size)
 	}
 	return rep, nil
-}
-
-func matchAny(want []string, ok func(string) bool) bool {
-	if len(want) == 0 {
-		return true
-	}
-	for _, w := range want {
-		if ok(w) {
-			return true
-		}
-	}
-	return false
-}
-
-// matchLabels tells whether labels has every "key" or "key=value" of want.
-func matchLabels(want []string, labels map[string]string) bool {
-	for _, w := range want {
-		k, v, hasValue := strings.Cut(w, "=")
-		got, ok := labels[k]
-		if !ok || (hasValue && got != v) {
-			return false
-		}
-	}
-	return true
 }
 
 func dirSize(dir string) int64 {

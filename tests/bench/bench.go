@@ -42,6 +42,7 @@ type bench struct {
 	killLeftovers bool
 	idleProcs     []idleSnapshot
 	problems      []string
+	registry      *pullRegistry // started by the pull workload
 }
 
 // newBench prepares a run: the account, a temporary dir with the fixtures
@@ -143,6 +144,11 @@ func (b *bench) writeFixtures() error {
 
 // cleanup removes the temporary dir unless -keep says otherwise.
 func (b *bench) cleanup() {
+	if b.registry != nil && b.registry.reg != nil {
+		if err := b.registry.reg.Stop(); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: the registry: %v\n", err)
+		}
+	}
 	if b.log != nil {
 		b.log.Close()
 	}

@@ -116,6 +116,11 @@ func podmanPeer(b *bench) *peer {
 					"[network]\nnetwork_config_dir = \"" + filepath.Join(p.dir, "config", "cni") + "\"\n",
 				"storage.conf": "[storage]\ndriver = \"overlay\"\n",
 			}
+			// The pull rows' registry is plain HTTP on loopback, which
+			// dockerd takes as insecure by itself and podman must be told.
+			if p.b.registry != nil && p.b.registry.reg != nil {
+				files["registries.conf"] = "[[registry]]\nlocation = \"" + p.b.registry.reg.Addr + "\"\ninsecure = true\n"
+			}
 			if err := p.b.acct.mkdirAll(conf, 0o755); err != nil {
 				return err
 			}

@@ -66,10 +66,12 @@ func allWorkloads() []workload {
 		{"run", func(e *engine) bool { return e.runTrue != nil || hasAPI(e) }, runWorkload},
 		{"parallel", hasAPI, parallelWorkload},
 		{"cycle", hasAPI, cycleWorkload},
+		{"exec", hasAPI, execWorkload},
 		{"ps", hasAPI, psWorkload},
 		{"leak", func(e *engine) bool { return hasAPI(e) && e.procs != nil }, leakWorkload},
 		{"api", hasAPI, apiWorkload},
 		{"build", hasAPI, buildWorkload},
+		{"pull", hasAPI, pullWorkload},
 	}
 	ws = append(ws, networkWorkloads...)
 	return append(ws, workload{"start", func(e *engine) bool { return e.restart != nil }, startWorkload})

@@ -113,7 +113,7 @@ func TestBuildkitdKilled(t *testing.T) {
 // buildx returns a docker command line that runs with the buildx plugin
 // installed, so that the other tests' `docker build` stays the classic one.
 func buildx(t *testing.T) func(args ...string) result {
-	return withPlugin(t, "docker-buildx")
+	return withPlugins(t, "docker-buildx")
 }
 
 // TestBuildxBuild builds through buildx's docker driver (the hijacked /grpc

@@ -32,7 +32,7 @@ networks:
 // the services, the published port answers on the host, and down removes
 // the containers and the networks.
 func TestComposeNetworks(t *testing.T) {
-	compose := withPlugin(t, "docker-compose")
+	compose := withPlugins(t, "docker-compose")
 	dir := t.TempDir()
 	file := filepath.Join(dir, "compose.yaml")
 	if err := os.WriteFile(file, []byte(composeProject), 0o644); err != nil {
@@ -68,5 +68,36 @@ func TestComposeNetworks(t *testing.T) {
 	}
 	if ps := dockerOK(t, "ps", "-aq", "--filter", "label=com.docker.compose.project=roostcompose"); ps != "" {
 		t.Errorf("containers left after down: %q", ps)
+	}
+}
+
+// TestComposeBuild: docker compose build (through buildx, as compose
+// builds when it is there) builds the service's image into the engine's
+// store, and up runs it.
+func TestComposeBuild(t *testing.T) {
+	compose := withPlugins(t, "docker-compose", "docker-buildx")
+	dir := t.TempDir()
+	files := map[string]string{
+		"Dockerfile":   "FROM busybox\nRUN echo built-by-compose > /msg\nCMD [\"cat\", \"/msg\"]\n",
+		"compose.yaml": "name: roostcbuild\nservices:\n  app:\n    build: .\n    image: roostcbuild-app:1\n",
+	}
+	for name, text := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	file := filepath.Join(dir, "compose.yaml")
+	t.Cleanup(func() {
+		compose("compose", "-f", file, "down", "-t", "0")
+		docker(t, "rmi", "-f", "roostcbuild-app:1")
+	})
+	if r := compose("compose", "-f", file, "build"); r.Err != nil {
+		t.Fatalf("docker compose build: %v", r)
+	}
+	if out := dockerOK(t, "run", "--rm", "roostcbuild-app:1"); out != "built-by-compose" {
+		t.Fatalf("the built image printed %q", out)
+	}
+	if r := compose("compose", "-f", file, "up"); r.Err != nil || !strings.Contains(r.Stdout, "built-by-compose") {
+		t.Fatalf("docker compose up: %v", r)
 	}
 }

@@ -23,7 +23,12 @@ func TestDaemonConfigContainerKeysInvalid(t *testing.T) {
 		{`{"init-path":"tini"}`, `invalid init-path "tini"`},
 	}
 	for _, tc := range cases {
-		dir := t.TempDir()
+		// Under the harness's directory, which the daemon's user can reach
+		// (t.TempDir's parent is private to the test's user).
+		dir, err := os.MkdirTemp(harness.tmp, "daemonconfig-")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := os.Chmod(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +42,7 @@ func TestDaemonConfigContainerKeysInvalid(t *testing.T) {
 		cmd.SysProcAttr = u.sysProcAttr()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr
-		err := cmd.Run()
+		err = cmd.Run()
 		var exitErr *exec.ExitError
 		if !errors.As(err, &exitErr) || exitErr.ExitCode() != 2 {
 			t.Errorf("%s: %v, want exit status 2\n%s", tc.json, err, stderr.String())

@@ -330,20 +330,7 @@ func TestNetworkFailuresLeaveNothing(t *testing.T) {
 func TestSlirp4netnsPortDriver(t *testing.T) {
 	needRoostd(t)
 	needNetecho(t)
-	if err := stopSharedDaemon(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stopSharedDaemon(); err != nil {
-			t.Error(err)
-		}
-		if err := restartDaemon(); err != nil {
-			t.Errorf("starting the shared daemon again: %v", err)
-		}
-	})
-	if err := startDaemonArgs("--port-driver", "slirp4netns"); err != nil {
-		t.Fatal(err)
-	}
+	restartSharedDaemonWith(t, "--port-driver", "slirp4netns")
 	if labels := dockerOK(t, "info", "--format", "{{json .Labels}}"); !strings.Contains(labels, "io.roost.network.port-driver=slirp4netns") {
 		t.Fatalf("docker info labels: %s", labels)
 	}
@@ -353,4 +340,38 @@ func TestSlirp4netnsPortDriver(t *testing.T) {
 		t.Fatalf("through slirp4netns' port forwarding the container saw %q, want peer 10.0.2.2", line)
 	}
 	dockerOK(t, "rm", "-f", "nets-slirpport")
+}
+
+// TestPastaOutbound: with rootlesskit-net pasta the namespace's way out is
+// pasta: docker info says so, a published port answers, and (as root,
+// where the test can make a remote host) a container reaches a host
+// outside.
+func TestPastaOutbound(t *testing.T) {
+	needRoostd(t)
+	restartSharedDaemonWith(t, "--rootlesskit-net", "pasta")
+	if labels := dockerOK(t, "info", "--format", "{{json .Labels}}"); !strings.Contains(labels, "io.roost.network.outbound=pasta") {
+		t.Fatalf("docker info labels: %s", labels)
+	}
+	removeOnCleanup(t, "nets-pasta")
+	dockerOK(t, "run", "-d", "--name", "nets-pasta", "-p", "127.0.0.1:28141:80", "busybox", "httpd", "-f", "-p", "80")
+	waitHTTP(t, "http://127.0.0.1:28141/")
+	if os.Geteuid() != 0 {
+		return
+	}
+	h := newTestHost(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("pasta-token\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := exec.CommandContext(ctx, sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = srv.Wait() })
+	r := docker(t, "run", "--rm", "busybox", "sh", "-c",
+		"for i in 1 2 3 4 5; do timeout 5 wget -qO- http://"+testHostAddr+":8000/ && exit 0; sleep 1; done; exit 1")
+	if r.Err != nil || !strings.Contains(r.Stdout, "pasta-token") {
+		t.Fatalf("a container reaching a host outside through pasta: %v", r)
+	}
 }

@@ -10,24 +10,26 @@ import (
 	"time"
 )
 
-// withPlugin returns a docker command line that runs with the CLI plugin
-// bin/<name> installed in a DOCKER_CONFIG of its own (make e2e builds the
-// plugins), leaving every other test's CLI as it is.
-func withPlugin(t *testing.T, name string) func(args ...string) result {
+// withPlugins returns a docker command line that runs with the CLI
+// plugins bin/<name> installed in a DOCKER_CONFIG of its own (make e2e
+// builds the plugins), leaving every other test's CLI as it is.
+func withPlugins(t *testing.T, names ...string) func(args ...string) result {
 	t.Helper()
-	plugin := filepath.Join(harness.binDir, name)
-	if harness.binDir == "" {
-		plugin, _ = filepath.Abs("../../bin/" + name)
-	}
-	if _, err := os.Stat(plugin); err != nil {
-		t.Skipf("%s is missing: make bin/%s (make e2e builds it)", plugin, name)
-	}
 	cfg := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(cfg, "cli-plugins"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink(plugin, filepath.Join(cfg, "cli-plugins", name)); err != nil {
-		t.Fatal(err)
+	for _, name := range names {
+		plugin := filepath.Join(harness.binDir, name)
+		if harness.binDir == "" {
+			plugin, _ = filepath.Abs("../../bin/" + name)
+		}
+		if _, err := os.Stat(plugin); err != nil {
+			t.Skipf("%s is missing: make bin/%s (make e2e builds it)", plugin, name)
+		}
+		if err := os.Symlink(plugin, filepath.Join(cfg, "cli-plugins", name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return func(args ...string) result {
 		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)

@@ -50,20 +50,7 @@ func TestRegistryConfig(t *testing.T) {
 	if err := os.WriteFile(conf, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if err := stopSharedDaemon(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := stopSharedDaemon(); err != nil {
-			t.Error(err)
-		}
-		if err := restartDaemon(); err != nil {
-			t.Errorf("starting the shared daemon again: %v", err)
-		}
-	})
-	if err := startDaemonArgs("--config-file", conf); err != nil {
-		t.Fatal(err)
-	}
+	restartSharedDaemonWith(t, "--config-file", conf)
 
 	info := dockerOK(t, "info")
 	for _, want := range []string{

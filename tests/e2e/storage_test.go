@@ -53,21 +53,7 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	}
 	u := harness.user
 
-	if err := stopSharedDaemon(); err != nil {
-		t.Fatal(err)
-	}
-	// However the test ends, the tests after it get the usual daemon.
-	t.Cleanup(func() {
-		if err := stopSharedDaemon(); err != nil {
-			t.Error(err)
-		}
-		if err := restartDaemon(); err != nil {
-			t.Errorf("starting the shared daemon again: %v", err)
-		}
-	})
-	if err := startDaemonArgs("--storage-driver", "fuse-overlayfs"); err != nil {
-		t.Fatal(err)
-	}
+	restartSharedDaemonWith(t, "--storage-driver", "fuse-overlayfs")
 
 	if got := dockerOK(t, "info", "--format", "{{.Driver}}"); got != "fuse-overlayfs" {
 		t.Fatalf("docker info: Driver %q, want fuse-overlayfs", got)
@@ -107,6 +93,27 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 		t.Errorf("found /written in %d fuse-overlayfs snapshots, want 1: %v", len(uppers), uppers)
 	}
 	dockerOK(t, "rm", "fuse-write")
+}
+
+// restartSharedDaemonWith stops the shared daemon and starts it with args
+// for the rest of the test; however the test ends, the tests after it get
+// the usual daemon again.
+func restartSharedDaemonWith(t *testing.T, args ...string) {
+	t.Helper()
+	if err := stopSharedDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := stopSharedDaemon(); err != nil {
+			t.Error(err)
+		}
+		if err := restartDaemon(); err != nil {
+			t.Errorf("starting the shared daemon again: %v", err)
+		}
+	})
+	if err := startDaemonArgs(args...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // stopSharedDaemon stops the newest daemon the harness started with

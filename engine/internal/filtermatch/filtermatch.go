@@ -1,4 +1,8 @@
-package networks
+// Package filtermatch holds the matching rules the list filters of the
+// engine's services share, as dockerd applies them: any of a key's values,
+// labels as "key" or "key=value", booleans, and until as a time or a
+// duration before now.
+package filtermatch
 
 import (
 	"fmt"
@@ -7,7 +11,8 @@ import (
 	"time"
 )
 
-func matchAny(want []string, ok func(string) bool) bool {
+// Any tells whether ok holds for one of want, or want is empty.
+func Any(want []string, ok func(string) bool) bool {
 	if len(want) == 0 {
 		return true
 	}
@@ -19,8 +24,8 @@ func matchAny(want []string, ok func(string) bool) bool {
 	return false
 }
 
-// matchLabels tells whether labels has every "key" or "key=value" of want.
-func matchLabels(want []string, labels map[string]string) bool {
+// Labels tells whether labels has every "key" or "key=value" of want.
+func Labels(want []string, labels map[string]string) bool {
 	for _, w := range want {
 		if !hasLabel(w, labels) {
 			return false
@@ -29,8 +34,8 @@ func matchLabels(want []string, labels map[string]string) bool {
 	return true
 }
 
-// matchLabelsAny tells whether labels has one of want.
-func matchLabelsAny(want []string, labels map[string]string) bool {
+// LabelsAny tells whether labels has one of want.
+func LabelsAny(want []string, labels map[string]string) bool {
 	for _, w := range want {
 		if hasLabel(w, labels) {
 			return true
@@ -45,7 +50,8 @@ func hasLabel(w string, labels map[string]string) bool {
 	return ok && (!hasValue || got == v)
 }
 
-func parseBool(v string) (value, ok bool) {
+// ParseBool reads a filter's boolean: true, 1, false or 0.
+func ParseBool(v string) (value, ok bool) {
 	switch strings.ToLower(v) {
 	case "true", "1":
 		return true, true
@@ -55,9 +61,9 @@ func parseBool(v string) (value, ok bool) {
 	return false, false
 }
 
-// parseUntil reads the until filter: a Unix timestamp, an RFC 3339 time
+// ParseUntil reads the until filter: a Unix timestamp, an RFC 3339 time
 // or a duration before now, as dockerd accepts.
-func parseUntil(v string) (time.Time, error) {
+func ParseUntil(v string) (time.Time, error) {
 	if d, err := time.ParseDuration(v); err == nil {
 		return time.Now().Add(-d), nil
 	}
