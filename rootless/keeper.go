@@ -221,6 +221,9 @@ func StartKeeper(p Paths, logLevel, portDriver, outbound string) (int, error) {
 	// where its uid is 0, and must find this one, not /tmp/roost-0.
 	cmd.Env = append(keeperEnv(os.Environ()), roleEnv+"=keeper", logLevelEnv+"="+logLevel, dataRootEnv+"="+p.DataDir,
 		portDriverEnv+"="+portDriver, outboundEnv+"="+outbound, "XDG_RUNTIME_DIR="+p.RuntimeDir)
+	if SingleID() {
+		cmd.Env = append(cmd.Env, singleIDEnv(keeper)...)
+	}
 	cmd.Stdout, cmd.Stderr = logf, logf
 	// Its own session: Ctrl-C in the terminal of `make run` reaches the API
 	// process only, which then decides whether the keeper stops.
@@ -322,6 +325,10 @@ func Join(p Paths, childPID int) error {
 // RunKeeper is the keeper role: the RootlessKit parent with slirp4netns and
 // the builtin port driver (which keeps the client's source address).
 func RunKeeper(p Paths) error {
+	// In single-ID mode RootlessKit runs this binary as its getsubids.
+	if answerGetsubids(os.Args[1:], os.Stdout) {
+		return nil
+	}
 	if err := WritePID(p.PIDFile("keeper")); err != nil {
 		return err
 	}

@@ -1,8 +1,6 @@
 package rootless
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -72,6 +70,8 @@ type Host struct {
 	Access func(path string) error
 	// FSType is the statfs magic of the filesystem holding path.
 	FSType func(path string) (int64, error)
+	// Getsubids runs getsubids(1) with args; nil where there is none.
+	Getsubids func(args ...string) ([]byte, error)
 }
 
 // LocalHost is this machine, as the current user.
@@ -102,6 +102,9 @@ func LocalHost(binDir, dataDir string) Host {
 			var st unix.Statfs_t
 			err := unix.Statfs(path, &st)
 			return int64(st.Type), err
+		},
+		Getsubids: func(args ...string) ([]byte, error) {
+			return exec.Command("getsubids", args...).Output()
 		},
 	}
 }
@@ -210,20 +213,24 @@ func checkSubIDs(h Host, file string) Check {
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return Check{CheckMissing, fmt.Sprintf("%s: %v", file, err), fix}
 	}
-	total := 0
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		f := strings.Split(strings.TrimSpace(sc.Text()), ":")
-		if len(f) != 3 || (f[0] != h.User && f[0] != strconv.Itoa(h.UID)) {
-			continue
+	total := subIDTotal(data, h.User, h.UID)
+	if total == 0 && h.Getsubids != nil {
+		// libsubid (LDAP, SSSD), which RootlessKit asks before the file.
+		args := []string{h.User}
+		if file == "/etc/subgid" {
+			args = []string{"-g", h.User}
 		}
-		if n, err := strconv.Atoi(f[2]); err == nil && n > 0 {
-			total += n
+		if out, err := h.Getsubids(args...); err == nil {
+			if n := getsubidsTotal(out); n > 0 {
+				total = n
+				file = "getsubids " + strings.Join(args, " ")
+			}
 		}
 	}
 	switch {
 	case total == 0:
-		return Check{CheckMissing, fmt.Sprintf("%s has no range for %s", file, h.User), fix}
+		// roostd still runs: see SingleID.
+		return Check{CheckWarn, fmt.Sprintf("%s has no range for %s: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files of other owners cannot be unpacked", file, h.User), fix}
 	case total < MinSubIDs:
 		return Check{CheckWarn, fmt.Sprintf("%s gives %s %d IDs, fewer than the %d images may use", file, h.User, total, MinSubIDs), fix}
 	}

@@ -135,10 +135,14 @@ func TestPreflight(t *testing.T) {
 		}, want: "ok       /usr/bin/newuidmap has file capabilities"},
 		{name: "no subuid range", change: func(_ *Host, f map[string]fakeFile, _ map[string]string) {
 			f["/etc/subuid"] = fakeFile{data: "other:100000:65536\n"}
-		}, want: "MISSING  /etc/subuid has no range for alice  fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice", failed: true},
+		}, want: "WARN     /etc/subuid has no range for alice: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files of other owners cannot be unpacked  fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice"},
 		{name: "no subgid file", change: func(_ *Host, f map[string]fakeFile, _ map[string]string) {
 			delete(f, "/etc/subgid")
-		}, want: "MISSING  /etc/subgid has no range for alice", failed: true},
+		}, want: "WARN     /etc/subgid has no range for alice: single-ID mode"},
+		{name: "subuid from getsubids (LDAP)", change: func(h *Host, f map[string]fakeFile, _ map[string]string) {
+			f["/etc/subuid"] = fakeFile{data: "other:100000:65536\n"}
+			h.Getsubids = func(args ...string) ([]byte, error) { return []byte("0: alice 500000 65536\n"), nil }
+		}, want: "ok       getsubids alice gives alice 65536 IDs"},
 		{name: "subuid by uid, small", change: func(_ *Host, f map[string]fakeFile, _ map[string]string) {
 			f["/etc/subuid"] = fakeFile{data: "1000:100000:1000\n"}
 		}, want: "WARN     /etc/subuid gives alice 1000 IDs, fewer than the 65536"},

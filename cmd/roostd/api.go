@@ -63,6 +63,10 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if outbound == "" {
 			outbound = rootless.OutboundSlirp4netns
 		}
+		if rootless.SingleID() {
+			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files owned by other IDs cannot be unpacked (docs/hpc.md)", os.Getenv("USER"))
+		}
+		systemd.Status("starting the user namespace and containerd")
 		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)
 		if err != nil {
 			return err
@@ -90,8 +94,14 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	ignoreReload()
-	systemd.Status("starting the engine")
+	// SIGHUP must not kill roostd (its default action) while it starts:
+	// take it now, act on it once the engine runs.
+	reload := &reloader{cfg: *cfg, read: func() (*config.Config, error) {
+		c, _, _, err := readConfig(os.Args[1:])
+		return c, err
+	}}
+	reload.watch(ctx)
+	systemd.Status("connecting to containerd")
 	eng, err := buildEngine(ctx, cfg, p)
 	if err != nil {
 		return err
@@ -101,9 +111,11 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		eng.Close(context.Background())
 		return err
 	}
-	srv := &http.Server{Handler: eng.Handler, ReadHeaderTimeout: 30 * time.Second}
+	idle := reload.newIdle(eng.Busy)
+	srv := &http.Server{Handler: idle.Handler(eng.Handler), ReadHeaderTimeout: 30 * time.Second}
 	// HTTP/2 without TLS beside HTTP/1: BuildKit's gRPC API on the socket
-	// itself, which buildx uses from API 1.53 on.
+	// itself, which buildx uses from API 1.53 on. Each gRPC call is a
+	// request to the idle tracker, in flight while it streams.
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
@@ -114,40 +126,42 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	systemd.Ready()
 	systemd.Status("serving the Docker API")
 	log.L.Infof("roostd %s serves the Docker API on %s", version, strings.Join(listenerAddrs(listeners), ", "))
+	go systemd.Watchdog(ctx, func(ctx context.Context) bool { return ping(ctx, eng.Handler) })
+	idled := make(chan struct{})
+	go func() {
+		if idle.Wait(ctx) == nil {
+			close(idled)
+		}
+	}()
 
+	exitIdle := false
 	select {
 	case <-ctx.Done():
+	case <-idled:
+		exitIdle = true
+		log.L.Infof("idle for %s (no running container, no API client): exiting", idle.Timeout())
 	case err = <-errc:
 		log.L.WithError(err).Error("API listener failed")
 	}
 	stop()
 	systemd.Stopping()
+	if exitIdle {
+		systemd.Status("idle: exiting; the next docker call through the socket unit starts roostd again")
+	}
 	log.L.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
 	_ = srv.Shutdown(sctx)
 	eng.Close(sctx)
-	if !cfg.LiveRestore {
+	// An idle roostd has no container to keep, so the namespace and
+	// containerd go too, live-restore or not: nothing of the engine stays
+	// in memory until the next call.
+	if !cfg.LiveRestore || exitIdle {
 		if err := rootless.StopKeeper(p); err != nil {
 			log.L.WithError(err).Warn("stopping the namespace")
 		}
 	}
 	return nil
-}
-
-// ignoreReload keeps SIGHUP (systemctl reload, the unit's ExecReload) from
-// killing roostd, which is its default action; there is nothing to reload
-// yet, and the service manager is told the reload finished.
-func ignoreReload() {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			systemd.Notify("RELOADING=1")
-			log.L.Info("SIGHUP: reloading the configuration is not implemented yet; nothing changed")
-			systemd.Ready()
-		}
-	}()
 }
 
 // lockStateDir makes sure one API process serves a state directory. The lock

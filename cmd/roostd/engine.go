@@ -30,6 +30,7 @@ import (
 	"github.com/roostd/roost/engine/volumes"
 	"github.com/roostd/roost/httpapi"
 	"github.com/roostd/roost/rootless"
+	"github.com/roostd/roost/systemd"
 )
 
 const containerdConnectTimeout = 20 * time.Second
@@ -37,6 +38,9 @@ const containerdConnectTimeout = 20 * time.Second
 // engine is every service of the API process, joined.
 type engine struct {
 	Handler http.Handler
+	// Busy tells whether a container runs (or is paused or restarting),
+	// which keeps an idle roostd from exiting.
+	Busy    func(ctx context.Context) bool
 	closers []func(ctx context.Context)
 }
 
@@ -152,6 +156,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 	imgs.SetContainerUsage(ctrs)
 	vols.SetContainerUsage(ctrs)
 	nets.SetContainers(ctrs)
+	systemd.Status("restoring containers")
 	if err := ctrs.Restore(ctx); err != nil {
 		return nil, fmt.Errorf("restoring containers: %w", err)
 	}
@@ -193,8 +198,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
-		Labels:          networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns),
+		Labels:          append(networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel()),
 	})
+	e.Busy = counter{ctrs: ctrs, imgs: imgs}.busy
 	e.Handler = httpapi.New(httpapi.Options{
 		System:        sys,
 		Containers:    ctrs,
@@ -213,6 +219,15 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Build:          builds.svc,
 	})
 	return e, nil
+}
+
+// usernsLabel tells in docker info whether the namespace maps subordinate
+// IDs or, for a user without an /etc/subuid range, the user's own ID only.
+func usernsLabel() string {
+	if rootless.MappedIDs() == 1 {
+		return "io.roost.userns=single-id (only the user's own ID is mapped: containers run as root only, images with files of other owners cannot be unpacked)"
+	}
+	return "io.roost.userns=subordinate-ids"
 }
 
 // engineID is the engine's stable ID, kept in the data directory.
@@ -285,6 +300,17 @@ func (c counter) CountContainers(ctx context.Context) (running, paused, stopped 
 		}
 	}
 	return running, paused, stopped, nil
+}
+
+// busy is true while a container is not stopped, or when the count
+// fails: an engine that cannot tell must not exit idle.
+func (c counter) busy(ctx context.Context) bool {
+	running, paused, _, err := c.CountContainers(ctx)
+	if err != nil {
+		log.G(ctx).WithError(err).Warn("idle check: counting containers")
+		return true
+	}
+	return running+paused > 0
 }
 
 func (c counter) CountImages(ctx context.Context) (int, error) {

@@ -51,6 +51,17 @@ func fail(err error) {
 
 // loadConfig parses the flags and merges daemon.json.
 func loadConfig() (*config.Config, map[string]bool, error) {
+	cfg, set, showVersion, err := readConfig(os.Args[1:])
+	if showVersion {
+		fmt.Printf("roostd version %s %s\n", version, gitCommit)
+		os.Exit(0)
+	}
+	return cfg, set, err
+}
+
+// readConfig is the configuration the command line args and the
+// daemon.json they name give: read at start-up, and again on SIGHUP.
+func readConfig(args []string) (_ *config.Config, _ map[string]bool, showVersion bool, _ error) {
 	cfg := config.New()
 	fs := flag.NewFlagSet("roostd", flag.ContinueOnError)
 	configFile := fs.String("config-file", "", "daemon.json to read (default $XDG_CONFIG_HOME/roost/daemon.json)")
@@ -67,16 +78,16 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 	fs.StringVar(&cfg.PortDriver, "port-driver", "", "how ports are published: builtin (default; keeps the client's address) or slirp4netns; applies when the namespace starts")
 	fs.StringVar(&cfg.StorageDriver, "storage-driver", "", "snapshotter: overlayfs, fuse-overlayfs or native (default: overlayfs where the kernel allows it, else fuse-overlayfs, else native)")
 	fs.StringVar(&pprofAddr, "pprof-addr", "", "serve Go's profiler (net/http/pprof) on this loopback host:port, for debugging roostd (default: off)")
-	showVersion := fs.Bool("version", false, "print the version and exit")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		return nil, nil, err
+	fs.StringVar(&cfg.IdleTimeout, "idle-timeout", "", "exit after this long (10m, 1h) with no running container and no API client; 0 never")
+	fs.BoolVar(&showVersion, "version", false, "print the version and exit")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, false, err
 	}
-	if *showVersion {
-		fmt.Printf("roostd version %s %s\n", version, gitCommit)
-		os.Exit(0)
+	if showVersion {
+		return nil, nil, true, nil
 	}
 	if fs.NArg() > 0 {
-		return nil, nil, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+		return nil, nil, false, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
 	cfg.Hosts = hosts
 	set := map[string]bool{}
@@ -98,15 +109,15 @@ func loadConfig() (*config.Config, map[string]bool, error) {
 		path = filepath.Join(dir, "roost", "daemon.json")
 	}
 	if err := cfg.LoadFile(path, set); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if err := containers.CheckLogConfig(container.LogConfig{Type: cfg.LogDriver, Config: cfg.LogOpts}); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	return cfg, set, nil
+	return cfg, set, false, nil
 }
 
 func setupLogging(cfg *config.Config) {

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/docker/go-units"
 )
@@ -68,6 +69,10 @@ type Config struct {
 	// or shareable.
 	DefaultShmSize string `json:"default-shm-size,omitempty"`
 	DefaultIpcMode string `json:"default-ipc-mode,omitempty"`
+	// IdleTimeout, a Go duration ("10m"), makes roostd exit after that
+	// long with no running container and no API traffic; "" or "0" never.
+	// It is roost's own key: dockerd has no idle exit.
+	IdleTimeout string `json:"idle-timeout,omitempty"`
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -134,10 +139,25 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("invalid default-shm-size %q: use a size such as 64M", c.DefaultShmSize)
 		}
 	}
+	if _, err := c.IdleDuration(); err != nil {
+		return err
+	}
 	if c.InitPath != "" && !filepath.IsAbs(c.InitPath) {
 		return fmt.Errorf("invalid init-path %q: it must be an absolute path", c.InitPath)
 	}
 	return nil
+}
+
+// IdleDuration is IdleTimeout parsed; 0 means roostd never exits idle.
+func (c *Config) IdleDuration() (time.Duration, error) {
+	if c.IdleTimeout == "" || c.IdleTimeout == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(c.IdleTimeout)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("invalid idle-timeout %q: use a duration such as 10m or 90s, or 0 to never exit", c.IdleTimeout)
+	}
+	return d, nil
 }
 
 // LoadFile merges the daemon.json at path into c. A missing file is fine.

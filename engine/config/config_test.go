@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestLoadFile(t *testing.T) {
@@ -114,6 +115,38 @@ func TestValidateStorageDriver(t *testing.T) {
 		err := c.Validate()
 		if err == nil || !strings.Contains(err.Error(), "overlayfs, fuse-overlayfs, native") {
 			t.Errorf("storage-driver %q: got %v, want an error naming the valid values", d, err)
+		}
+	}
+}
+
+func TestIdleTimeout(t *testing.T) {
+	for _, tc := range []struct {
+		v    string
+		want time.Duration
+		bad  bool
+	}{
+		{"", 0, false},
+		{"0", 0, false},
+		{"10m", 10 * time.Minute, false},
+		{"1h30m", 90 * time.Minute, false},
+		{"10", 0, true}, // no unit: seconds or minutes? refused rather than guessed
+		{"-1m", 0, true},
+		{"soon", 0, true},
+	} {
+		c := New()
+		c.IdleTimeout = tc.v
+		err := c.Validate()
+		if tc.bad {
+			if err == nil || !strings.Contains(err.Error(), "invalid idle-timeout") {
+				t.Errorf("idle-timeout %q: got %v, want invalid idle-timeout", tc.v, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("idle-timeout %q: %v", tc.v, err)
+		}
+		if d, _ := c.IdleDuration(); d != tc.want {
+			t.Errorf("idle-timeout %q: %v, want %v", tc.v, d, tc.want)
 		}
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/moby/moby/api/types/container"
 
 	"github.com/roostd/roost/engine/logs"
+	"github.com/roostd/roost/engine/logs/journald"
+	"github.com/roostd/roost/engine/store"
 )
 
 // Log drivers. "local" is stored in the json-file format (only roost
@@ -20,6 +22,7 @@ const (
 	logDriverJSONFile = "json-file"
 	logDriverLocal    = "local"
 	logDriverNone     = "none"
+	logDriverJournald = "journald"
 )
 
 // dockerd's local driver defaults: 20 MB files, five of them.
@@ -36,6 +39,15 @@ var logOptKeys = map[string]map[string]bool{
 	logDriverJSONFile: {"max-file": true, "max-size": true, "compress": true, "labels": true, "labels-regex": true, "env": true, "env-regex": true, "tag": true},
 	logDriverLocal:    {"max-file": true, "max-size": true, "compress": true},
 	logDriverNone:     {},
+	logDriverJournald: keySet(journald.Options),
+}
+
+func keySet(keys []string) map[string]bool {
+	m := map[string]bool{}
+	for _, k := range keys {
+		m[k] = true
+	}
+	return m
 }
 
 // validateLogConfig refuses, at create as dockerd does, a driver that
@@ -62,8 +74,24 @@ func validateLogConfig(lc container.LogConfig) error {
 			return fmt.Errorf("unknown log opt '%s' for log driver %s", k, t)
 		}
 	}
+	if t == logDriverJournald {
+		return checkJournald(lc)
+	}
 	_, err := logFileOptions(lc)
 	return err
+}
+
+// checkJournald refuses the journald driver at create where no journal
+// listens, rather than at every start as dockerd does: on a machine
+// without systemd the container could never start.
+func checkJournald(lc container.LogConfig) error {
+	if _, err := journald.Fields(journald.Info{}, lc.Config); err != nil {
+		return err
+	}
+	if !journald.Enabled() {
+		return fmt.Errorf("logger: %w: nothing listens on /run/systemd/journal/socket; use --log-driver json-file or local", journald.ErrNotEnabled)
+	}
+	return nil
 }
 
 // logFileOptions reads max-size, max-file and compress over the
@@ -109,7 +137,19 @@ func (s *Service) logFile(id string, lc container.LogConfig) string {
 }
 
 // openLog opens the log of a run (nil for --log-driver=none).
-func (s *Service) openLog(id string, lc container.LogConfig) (*logs.JSONFile, error) {
+func (s *Service) openLog(id string, rec *store.Container) (logs.Writer, error) {
+	lc := rec.HostConfig.LogConfig
+	if lc.Type == logDriverJournald {
+		info := journald.Info{ID: id, Name: rec.Name, ImageID: rec.ImageID, ImageName: rec.Image}
+		if rec.Config != nil {
+			info.Labels, info.Env = rec.Config.Labels, rec.Config.Env
+		}
+		w, err := journald.New(info, lc.Config)
+		if err != nil {
+			return nil, err
+		}
+		return w, nil
+	}
 	path := s.logFile(id, lc)
 	if path == "" {
 		return nil, nil
@@ -121,7 +161,12 @@ func (s *Service) openLog(id string, lc container.LogConfig) (*logs.JSONFile, er
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, err
 	}
-	return logs.OpenJSONFile(path, opts)
+	f, err := logs.OpenJSONFile(path, opts)
+	if err != nil {
+		// Not a typed nil in the interface: callers test for nil.
+		return nil, err
+	}
+	return f, nil
 }
 
 // CheckLogConfig checks daemon.json's log-driver and log-opts as a

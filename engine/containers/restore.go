@@ -164,7 +164,7 @@ func (s *Service) adopt(ctx context.Context, c *ctr, task client.Task, dio *cio.
 	if err != nil {
 		exitC = closedExit(err)
 	}
-	lf, err := s.openLog(c.id, c.rec.HostConfig.LogConfig)
+	lf, err := s.openLog(c.id, c.rec)
 	if err != nil {
 		log.G(ctx).WithError(err).WithField("container", c.id).Warn("reopening the log: output is not logged")
 	}

@@ -119,7 +119,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		return abort(err)
 	}
-	lf, err := s.openLog(c.id, rec.HostConfig.LogConfig)
+	lf, err := s.openLog(c.id, rec)
 	if err != nil {
 		return abort(fmt.Errorf("failed to initialize logging driver: %w", err))
 	}
@@ -231,7 +231,7 @@ func (s *Service) stdinCloser(id string, task client.Task, w io.Closer) func() {
 
 // startPumps copies the run's stdout and stderr into the log and out to
 // the attached clients, and closes outputDone at their end.
-func (s *Service) startPumps(c *ctr, r *run, lf *logs.JSONFile, tty bool) {
+func (s *Service) startPumps(c *ctr, r *run, lf logs.Writer, tty bool) {
 	var wg sync.WaitGroup
 	pump := func(stream string, src io.Reader) {
 		defer wg.Done()

@@ -13,6 +13,12 @@ import (
 // only the last piece ends with a newline.
 const maxLineSize = 16 * 1024
 
+// Writer is a log driver's sink: json-file (JSONFile) or journald.
+type Writer interface {
+	Write(m *Message) error
+	Close() error
+}
+
 // CopyLines reads r until EOF and writes each line (a partial last line
 // too) to f as stream, stamped with the time it was read.
 //
@@ -20,7 +26,7 @@ const maxLineSize = 16 * 1024
 // full pipe because its log cannot be written (disk full, file closed);
 // the first write error is returned at EOF. A read error is returned at
 // once.
-func CopyLines(f *JSONFile, stream string, r io.Reader) error {
+func CopyLines(f Writer, stream string, r io.Reader) error {
 	br := bufio.NewReaderSize(r, maxLineSize)
 	var werr error
 	write := func(line []byte) {
