@@ -42,6 +42,9 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
 	}
+	if singleGID() {
+		opts = append(opts, withoutTTYGroup)
+	}
 	nnp := s.opts.NoNewPrivileges
 	if secOpts.noNewPrivileges != nil {
 		nnp = *secOpts.noNewPrivileges
