@@ -25,6 +25,10 @@ type Paths struct {
 	StateDir string
 	// DataDir holds images, containers and the database: kept.
 	DataDir string
+	// DataDirMoved names the network filesystem (NFS, Lustre, …) the
+	// default data directory is on, when DataDir was moved to node-local
+	// /tmp because of it; start-up says so.
+	DataDirMoved string
 	// ConfigDir holds daemon.json.
 	ConfigDir string
 	// Socket is the Docker API socket.
@@ -59,6 +63,13 @@ func ResolvePaths(dataRoot string) (Paths, error) {
 		dataHome = filepath.Join(home, ".local", "share")
 	}
 	p.DataDir = filepath.Join(dataHome, "roost")
+	if fs := networkFSOf(p.DataDir); fs != "" && dataRoot == "" {
+		// Neither overlayfs nor a user namespace's IDs work on a network
+		// filesystem (a home on NFS, as on HPC login nodes): the node's
+		// own disk does.
+		p.DataDir = filepath.Join(os.TempDir(), "roost-"+strconv.Itoa(uid)+"-data")
+		p.DataDirMoved = fs
+	}
 	if dataRoot != "" {
 		if !filepath.IsAbs(dataRoot) {
 			return Paths{}, fmt.Errorf("--data-root must be an absolute path, not %q", dataRoot)
@@ -71,6 +82,29 @@ func ResolvePaths(dataRoot string) (Paths, error) {
 	}
 	p.ConfigDir = filepath.Join(configHome, "roost")
 	return p, nil
+}
+
+// statfsType reads the filesystem type of path; a variable for tests.
+var statfsType = func(path string) (int64, error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Type), nil
+}
+
+// networkFSOf names the network filesystem path (or its nearest existing
+// parent) is on, "" for a local one.
+func networkFSOf(path string) string {
+	for dir := path; ; dir = filepath.Dir(dir) {
+		t, err := statfsType(dir)
+		if err == nil {
+			return networkFS[t]
+		}
+		if dir == "/" || dir == "." {
+			return ""
+		}
+	}
 }
 
 // Create makes the state and data directories, private to the user.

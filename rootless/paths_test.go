@@ -72,3 +72,33 @@ func TestReadPID(t *testing.T) {
 		t.Fatalf("got %d", pid)
 	}
 }
+
+func TestDataDirOnNetworkFS(t *testing.T) {
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("XDG_DATA_HOME", "")
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
+	old := statfsType
+	t.Cleanup(func() { statfsType = old })
+	statfsType = func(path string) (int64, error) {
+		if path == home || strings.HasPrefix(path, home+"/") {
+			return 0x6969, nil // NFS
+		}
+		return 0xEF53, nil // ext4
+	}
+	p, err := ResolvePaths("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.DataDirMoved != "NFS" || !strings.HasPrefix(p.DataDir, os.TempDir()+"/roost-") {
+		t.Fatalf("a home on NFS: data dir %s (moved because of %q), want one in %s", p.DataDir, p.DataDirMoved, os.TempDir())
+	}
+	// An explicit data root is kept, wherever it is.
+	if p, err = ResolvePaths(filepath.Join(home, "data")); err != nil || p.DataDir != filepath.Join(home, "data") {
+		t.Fatalf("--data-root on NFS: %s, %v", p.DataDir, err)
+	}
+	statfsType = func(string) (int64, error) { return 0xEF53, nil }
+	if p, err = ResolvePaths(""); err != nil || p.DataDirMoved != "" || p.DataDir != filepath.Join(home, ".local/share/roost") {
+		t.Fatalf("a local home: %s (moved %q), %v", p.DataDir, p.DataDirMoved, err)
+	}
+}

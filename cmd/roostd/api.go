@@ -39,6 +39,9 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		if p.RuntimeDirFallback {
 			log.L.Warnf("XDG_RUNTIME_DIR is not set; using the private directory %s for the socket and state", p.RuntimeDir)
 		}
+		if p.DataDirMoved != "" {
+			log.L.Warnf("your data directory is on %s, where overlayfs and a user namespace's IDs do not work: images and containers go to %s on this node's own disk instead (set --data-root or data-root in daemon.json to choose another local directory)", p.DataDirMoved, p.DataDir)
+		}
 		if err := p.Create(); err != nil {
 			return err
 		}
