@@ -1,6 +1,7 @@
 package containers
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"sort"
@@ -37,8 +38,8 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 		out = append(out, m)
 	}
 	for _, mt := range hc.Mounts {
-		if !path.IsAbs(mt.Target) {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type %q: invalid mount path: '%s' mount path must be absolute", mt.Type, mt.Target))
+		if err := checkTarget(mt.Target); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type %q: %v", mt.Type, err))
 		}
 		m := parsedMount{typ: mt.Type, source: mt.Source, target: path.Clean(mt.Target), rw: !mt.ReadOnly, propagation: mount.PropagationRPrivate}
 		switch mt.Type {
@@ -54,15 +55,11 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 			m.propagation = ""
 			m.nocopy = mt.VolumeOptions != nil && mt.VolumeOptions.NoCopy
 		case mount.TypeTmpfs:
-			m.source = ""
-			if o := mt.TmpfsOptions; o != nil {
-				if o.SizeBytes > 0 {
-					m.options = append(m.options, fmt.Sprintf("size=%d", o.SizeBytes))
-				}
-				if o.Mode != 0 {
-					m.options = append(m.options, fmt.Sprintf("mode=%o", o.Mode))
-				}
+			opts, err := tmpfsMountOptions(mt)
+			if err != nil {
+				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type \"tmpfs\": %v", err))
 			}
+			m.options = opts
 		default:
 			return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("mounts of type %q are not supported yet", mt.Type))
 		}
@@ -74,6 +71,9 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 	}
 	sort.Strings(targets)
 	for _, t := range targets {
+		if err := checkTarget(t); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
 		m := parsedMount{typ: mount.TypeTmpfs, target: path.Clean(t), rw: true}
 		if o := hc.Tmpfs[t]; o != "" {
 			m.options = strings.Split(o, ",")
@@ -96,8 +96,12 @@ func parseBind(b string) (parsedMount, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s'", b))
 	}
-	if !path.IsAbs(parts[1]) {
-		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute", b, parts[1]))
+	if err := checkTarget(parts[1]); err != nil {
+		typ := mount.TypeBind
+		if !path.IsAbs(parts[0]) {
+			typ = mount.TypeVolume
+		}
+		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': invalid mount config for type %q: %v", b, typ, err))
 	}
 	m := parsedMount{typ: mount.TypeBind, source: path.Clean(parts[0]), target: path.Clean(parts[1]), rw: true, propagation: mount.PropagationRPrivate}
 	if !path.IsAbs(parts[0]) {
@@ -154,6 +158,7 @@ func userMounts(hc *container.HostConfig, vp volumePath) ([]specs.Mount, error) 
 			}
 			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp(m.source), Options: opts})
 		case mount.TypeTmpfs:
+			// Later options win in runc, so the user's exec beats noexec.
 			opts := append([]string{"noexec", "nosuid", "nodev"}, m.options...)
 			out = append(out, specs.Mount{Destination: m.target, Type: "tmpfs", Source: "tmpfs", Options: opts})
 		}
@@ -187,4 +192,70 @@ func parentsFirst(ms []specs.Mount) []specs.Mount {
 		return strings.Count(path.Clean(ms[i].Destination), "/") < strings.Count(path.Clean(ms[j].Destination), "/")
 	})
 	return ms
+}
+
+// checkTarget refuses a relative mount destination or "/", in dockerd's
+// words.
+func checkTarget(target string) error {
+	if target == "" {
+		return errors.New("field Target must not be empty")
+	}
+	if path.Clean(target) == "/" {
+		return errors.New("invalid specification: destination can't be '/'")
+	}
+	if !path.IsAbs(target) {
+		return fmt.Errorf("invalid mount path: '%s' mount path must be absolute", target)
+	}
+	return nil
+}
+
+// tmpfsMountOptions checks a --mount type=tmpfs and returns its mount
+// options: read-only, mode, size (in dockerd's k/m/g form) and the
+// exec/noexec flags, the only free options dockerd accepts.
+func tmpfsMountOptions(mt mount.Mount) ([]string, error) {
+	switch {
+	case mt.Source != "":
+		return nil, errors.New("field Source must not be specified")
+	case mt.BindOptions != nil:
+		return nil, errors.New("field BindOptions must not be specified")
+	case mt.VolumeOptions != nil:
+		return nil, errors.New("field VolumeOptions must not be specified")
+	}
+	var opts []string
+	if mt.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	o := mt.TmpfsOptions
+	if o == nil {
+		return opts, nil
+	}
+	if o.Mode != 0 {
+		opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
+	}
+	if o.SizeBytes != 0 {
+		opts = append(opts, "size="+sizeWithSuffix(o.SizeBytes))
+	}
+	for _, kv := range o.Options {
+		if len(kv) < 1 || len(kv) > 2 {
+			return nil, errors.New("invalid option array length")
+		}
+		if kv[0] != "exec" && kv[0] != "noexec" {
+			return nil, errors.New("invalid option: " + kv[0])
+		}
+		opts = append(opts, strings.Join(kv, "="))
+	}
+	return opts, nil
+}
+
+// sizeWithSuffix writes n with the largest of g, m, k that divides it.
+func sizeWithSuffix(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		div    int64
+	}{{"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
+		if n%u.div == 0 {
+			return fmt.Sprintf("%d%s", n/u.div, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d", n)
 }

@@ -44,9 +44,13 @@ func (s *Service) volumePath() volumePath {
 // sure it exists: named ones of -v and --mount are created if missing,
 // anonymous ones (--mount without source, -v /path and the image's VOLUME
 // entries, both in cfg.Volumes) are created and recorded as type=volume
-// entries of hc.Mounts so that the container keeps them. It returns the
+// entries of hc.Mounts so that the container keeps them, as are the
+// mounts inherited with --volumes-from. It returns the
 // anonymous volumes it made, for the caller to remove on failure.
 func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (anon []string, retErr error) {
+	if err := s.expandVolumesFrom(hc); err != nil {
+		return nil, err
+	}
 	ms, err := parseMounts(hc)
 	if err != nil {
 		return nil, err
