@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"fmt"
 	"maps"
 	"path"
 	"slices"
@@ -27,6 +28,11 @@ type VolumeMounter interface {
 	Mountpoint(name string) string
 	IsAnonymous(ctx context.Context, name string) (bool, error)
 	Remove(ctx context.Context, name string, force bool) error
+	// Mount readies the volume for the container ref before its task is
+	// made (a volume with mount options is mounted by its first user).
+	Mount(ctx context.Context, name, ref string) (string, error)
+	// Unmount releases what Mount took once the container has stopped.
+	Unmount(ctx context.Context, name, ref string) error
 }
 
 // errNoVolumes refuses volumes when the engine has no volume service.
@@ -168,12 +174,52 @@ func sortedKeys(m map[string]struct{}) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
+// mountVolumes readies c's volumes before its task is made; on error
+// what it mounted is released.
+func (s *Service) mountVolumes(ctx context.Context, c *ctr) error {
+	if s.opts.Volumes == nil {
+		return nil
+	}
+	ms, _ := parseMounts(c.rec.HostConfig)
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume {
+			continue
+		}
+		if _, err := s.opts.Volumes.Mount(ctx, m.source, c.id); err != nil {
+			s.unmountVolumes(ctx, c)
+			return fmt.Errorf("error while mounting volume '%s': %w", s.opts.Volumes.Mountpoint(m.source), err)
+		}
+	}
+	return nil
+}
+
+// unmountVolumes releases c's volumes once its task is gone; failures are
+// logged, as the container has stopped whatever happens.
+func (s *Service) unmountVolumes(ctx context.Context, c *ctr) {
+	if s.opts.Volumes == nil {
+		return
+	}
+	ms, _ := parseMounts(c.rec.HostConfig)
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume {
+			continue
+		}
+		if err := s.opts.Volumes.Unmount(ctx, m.source, c.id); err != nil {
+			log.G(ctx).WithError(err).WithField("volume", m.source).Warn("unmounting a volume")
+		}
+	}
+}
+
 // publishVolumeEvents sends a volume `mount` (before the container's
 // start event) or `unmount` (after its die event) for each of c's
-// volumes, with dockerd's attributes.
+// volumes, with dockerd's attributes. At unmount it also releases the
+// volumes, since it is called wherever a task has ended.
 func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
 	if s.opts.Volumes == nil {
 		return
+	}
+	if action == events.ActionUnmount {
+		s.unmountVolumes(s.bgCtx(context.Background()), c)
 	}
 	ms, _ := parseMounts(c.rec.HostConfig)
 	for _, m := range ms {

@@ -59,6 +59,9 @@ type Service struct {
 
 	mu    sync.Mutex // serialises create and remove of a name
 	usage ContainerUsage
+
+	mntMu  sync.Mutex // guards active
+	active map[string]*activeMount
 }
 
 // New returns a Service storing volumes under opts.Root.
@@ -69,7 +72,7 @@ func New(opts Options) (*Service, error) {
 	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
 		return nil, err
 	}
-	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage}, nil
+	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage, active: map[string]*activeMount{}}, nil
 }
 
 // SetContainerUsage sets the source of container use of volumes.
@@ -116,10 +119,8 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 			"create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
 			name, name))
 	}
-	if len(driverOpts) > 0 {
-		// The local driver's type/device/o options mount filesystems,
-		// which needs privileges roostd does not have in general.
-		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: volume options of the local driver are not supported yet", name))
+	if err := checkLocalOpts(driverOpts); err != nil {
+		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: %v", name, err))
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -193,6 +194,9 @@ func (s *Service) Remove(ctx context.Context, name string, force bool) error {
 }
 
 func (s *Service) removeLocked(ctx context.Context, name string) error {
+	if err := s.unmountIdle(ctx, name); err != nil {
+		return err
+	}
 	if err := os.RemoveAll(filepath.Join(s.opts.Root, name)); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
