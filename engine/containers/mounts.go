@@ -23,6 +23,10 @@ type parsedMount struct {
 	mode        string   // as given after the second colon of -v
 	options     []string // tmpfs options
 	nocopy      bool     // a volume not filled from the image (volume-nocopy)
+	// driver and driverOpts create a missing named volume: --mount's
+	// volume-driver and volume-opt, or --volume-driver for -v.
+	driver     string
+	driverOpts map[string]string
 }
 
 // parseMounts reads Binds, Mounts and Tmpfs. A volume's source is its
@@ -34,6 +38,9 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 		m, err := parseBind(b)
 		if err != nil {
 			return nil, err
+		}
+		if m.typ == mount.TypeVolume {
+			m.driver = hc.VolumeDriver
 		}
 		out = append(out, m)
 	}
@@ -53,7 +60,12 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 		case mount.TypeVolume:
 			// An empty source is an anonymous volume not named yet.
 			m.propagation = ""
-			m.nocopy = mt.VolumeOptions != nil && mt.VolumeOptions.NoCopy
+			if o := mt.VolumeOptions; o != nil {
+				m.nocopy = o.NoCopy
+				if o.DriverConfig != nil {
+					m.driver, m.driverOpts = o.DriverConfig.Name, o.DriverConfig.Options
+				}
+			}
 		case mount.TypeTmpfs:
 			opts, err := tmpfsMountOptions(mt)
 			if err != nil {

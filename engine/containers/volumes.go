@@ -84,7 +84,7 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 	}()
 	for _, m := range ms {
 		if m.typ == mount.TypeVolume && m.source != "" {
-			if _, err := vs.Create(ctx, m.source, "", nil, nil); err != nil {
+			if _, err := vs.Create(ctx, m.source, m.driver, m.driverOpts, nil); err != nil {
 				return anon, err
 			}
 		}
@@ -94,10 +94,10 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 		if m.Type != mount.TypeVolume {
 			continue
 		}
-		if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil && m.VolumeOptions.DriverConfig.Name != "" && m.VolumeOptions.DriverConfig.Name != "local" {
-			return anon, errdefs.ErrNotFound.WithMessage("plugin \"" + m.VolumeOptions.DriverConfig.Name + "\" not found")
-		}
 		if m.Source == "" {
+			if d := m.VolumeOptions; d != nil && d.DriverConfig != nil && d.DriverConfig.Name != "" && d.DriverConfig.Name != "local" {
+				return anon, errdefs.ErrNotImplemented.WithMessage("anonymous volumes of volume plugins are not supported yet: name the volume")
+			}
 			name, err := vs.CreateAnonymous(ctx)
 			if err != nil {
 				return anon, err

@@ -55,6 +55,13 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 		}
 		out = append(out, s.toAPI(rec))
 	}
+	for _, v := range s.pluginOnlyVolumes(ctx, recs) {
+		if matchAny(filters["name"], func(n string) bool { return strings.Contains(v.Name, n) }) &&
+			matchAny(filters["driver"], func(d string) bool { return d == v.Driver }) &&
+			matchLabels(filters["label"], v.Labels) && (dangling == nil || *dangling) {
+			out = append(out, v)
+		}
+	}
 	return out, nil
 }
 
@@ -95,7 +102,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 			continue
 		}
 		size := dirSize(filepath.Join(s.opts.Root, rec.Name))
-		if err := s.removeLocked(ctx, rec.Name); err != nil {
+		if err := s.removeLocked(ctx, rec, false); err != nil {
 			return nil, err
 		}
 		rep.VolumesDeleted = append(rep.VolumesDeleted, rec.Name)

@@ -61,36 +61,59 @@ func needsMount(opts map[string]string) bool {
 	return opts["type"] != "" || opts["device"] != ""
 }
 
-// activeMount counts the containers using a volume that needs a mount.
+// activeMount counts the containers using a volume that is mounted on
+// its data directory: one with local mount options, or a plugin's.
 type activeMount struct {
-	users map[string]bool
+	driver string
+	users  map[string]bool
 }
 
 // Mount makes the volume name ready for the container ref and returns the
-// host path to bind into it. A volume with mount options is mounted on
-// its data directory by its first user, as by dockerd's local driver: in
-// roost's user namespace, which may mount tmpfs and bind directories the
-// user can read, and whose mounts the containers see.
+// host path to bind into it, its data directory. A volume with mount
+// options is mounted there by its first user, as by dockerd's local
+// driver: in roost's user namespace, which may mount tmpfs and bind
+// directories the user can read, and whose mounts the containers see. A
+// plugin's volume is asked for by every user, as dockerd does, and the
+// path the plugin answers is bound there by the first.
 func (s *Service) Mount(ctx context.Context, name, ref string) (string, error) {
 	rec, err := s.store.Get(ctx, name)
 	if err != nil {
 		return "", err
 	}
 	dir := s.dataDir(name)
-	if !needsMount(rec.Options) {
+	plugin := rec.Driver != LocalDriver
+	if !plugin && !needsMount(rec.Options) {
 		return dir, nil
 	}
 	s.mntMu.Lock()
 	defer s.mntMu.Unlock()
 	a := s.active[name]
 	if a == nil {
-		a = &activeMount{users: map[string]bool{}}
+		a = &activeMount{driver: rec.Driver, users: map[string]bool{}}
+	}
+	if a.users[ref] {
+		return dir, nil
+	}
+	var src string
+	if plugin {
+		if src, err = s.pluginMount(ctx, rec, ref); err != nil {
+			return "", errdefs.ErrUnknown.WithMessage(err.Error())
+		}
 	}
 	if len(a.users) == 0 {
 		// Still mounted by a roostd that was killed and re-attached to
 		// the namespace: use it as it is.
 		if mounted, _ := mountinfo.Mounted(dir); !mounted {
-			if err := mountLocal(rec.Options, dir); err != nil {
+			err := mountLocal(rec.Options, dir)
+			if plugin {
+				err = bindPluginPath(src, dir)
+			}
+			if err != nil {
+				if plugin {
+					if uerr := s.pluginUnmount(ctx, rec.Driver, name, ref); uerr != nil {
+						log.G(ctx).WithError(uerr).WithField("volume", name).Warn("unmounting a plugin volume")
+					}
+				}
 				return "", errdefs.ErrUnknown.WithMessage(err.Error())
 			}
 		}
@@ -101,7 +124,7 @@ func (s *Service) Mount(ctx context.Context, name, ref string) (string, error) {
 }
 
 // Unmount releases the volume name for the container ref; the last user
-// unmounts a volume with mount options.
+// unmounts its data directory, and a plugin hears of every user.
 func (s *Service) Unmount(ctx context.Context, name, ref string) error {
 	s.mntMu.Lock()
 	defer s.mntMu.Unlock()
@@ -110,11 +133,17 @@ func (s *Service) Unmount(ctx context.Context, name, ref string) error {
 		return nil
 	}
 	delete(a.users, ref)
-	if len(a.users) > 0 {
-		return nil
+	var err error
+	if len(a.users) == 0 {
+		delete(s.active, name)
+		err = unmountLocal(s.dataDir(name))
 	}
-	delete(s.active, name)
-	return unmountLocal(s.dataDir(name))
+	if a.driver != LocalDriver {
+		if perr := s.pluginUnmount(ctx, a.driver, name, ref); perr != nil && err == nil {
+			err = perr
+		}
+	}
+	return err
 }
 
 // unmountIdle unmounts the data directory of a volume about to be
@@ -143,6 +172,16 @@ func mountLocal(opts map[string]string, dir string) error {
 	}
 	if err := m.Mount(dir); err != nil {
 		return fmt.Errorf("failed to mount local volume: %w", err)
+	}
+	return nil
+}
+
+// bindPluginPath binds the directory a plugin answered onto the volume's
+// data directory, which the container's spec names.
+func bindPluginPath(src, dir string) error {
+	m := mount.Mount{Type: "bind", Source: src, Options: []string{"rbind"}}
+	if err := m.Mount(dir); err != nil {
+		return fmt.Errorf("binding the plugin's mountpoint %s: %w", src, err)
 	}
 	return nil
 }

@@ -22,7 +22,8 @@ import (
 	"github.com/roostd/roost/engine/store"
 )
 
-// LocalDriver is the only driver so far.
+// LocalDriver is the built-in driver; any other name is a volume plugin
+// (plugin.go).
 const LocalDriver = "local"
 
 // AnonymousLabel marks anonymous volumes, as dockerd ≥ 23 does.
@@ -50,6 +51,10 @@ type Options struct {
 	// Usage may be nil here and set later with SetContainerUsage, since
 	// the containers service is built after this one.
 	Usage ContainerUsage
+	// PluginSockDir holds the sockets of volume plugins (<name>.sock),
+	// PluginSpecDir their .spec and .json files: dockerd's
+	// /run/docker/plugins and /etc/docker/plugins for one user.
+	PluginSockDir, PluginSpecDir string
 }
 
 // Service is the volume half of the engine.
@@ -62,6 +67,9 @@ type Service struct {
 
 	mntMu  sync.Mutex // guards active
 	active map[string]*activeMount
+
+	plugMu  sync.Mutex // guards plugins
+	plugins map[string]*plugin
 }
 
 // New returns a Service storing volumes under opts.Root.
@@ -72,7 +80,13 @@ func New(opts Options) (*Service, error) {
 	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
 		return nil, err
 	}
-	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage, active: map[string]*activeMount{}}, nil
+	if opts.PluginSockDir != "" {
+		if err := os.MkdirAll(opts.PluginSockDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage,
+		active: map[string]*activeMount{}, plugins: map[string]*plugin{}}, nil
 }
 
 // SetContainerUsage sets the source of container use of volumes.
@@ -83,14 +97,6 @@ func (s *Service) SetContainerUsage(u ContainerUsage) {
 }
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
-
-// checkDriver refuses drivers other than local, in dockerd's words.
-func checkDriver(driver string) error {
-	if driver == "" || driver == LocalDriver {
-		return nil
-	}
-	return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("error looking up volume plugin %s: plugin %q not found", driver, driver))
-}
 
 // Create makes the volume name (a generated 64-hex name when empty; such
 // a volume is still not anonymous, as with dockerd ≥ 23: a default prune
@@ -109,8 +115,15 @@ func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
 }
 
 func (s *Service) create(ctx context.Context, name, driver string, driverOpts, labels map[string]string, anonymous bool) (*volume.Volume, error) {
-	if err := checkDriver(driver); err != nil {
-		return nil, err
+	if driver == "" {
+		driver = LocalDriver
+	}
+	var p *plugin
+	if driver != LocalDriver {
+		var err error
+		if p, err = s.findPlugin(ctx, driver); err != nil {
+			return nil, err
+		}
 	}
 	if name == "" {
 		name = newName()
@@ -119,8 +132,10 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 			"create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
 			name, name))
 	}
-	if err := checkLocalOpts(driverOpts); err != nil {
-		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: %v", name, err))
+	if p == nil {
+		if err := checkLocalOpts(driverOpts); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: %v", name, err))
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -128,6 +143,14 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 		return s.toAPI(rec), nil
 	} else if !errdefs.IsNotFound(err) {
 		return nil, err
+	}
+	if p != nil {
+		// The plugin keeps the data; roost keeps the record and the
+		// directory its mountpoint is bound on while containers use it.
+		if err := p.create(ctx, name, driverOpts); err != nil {
+			s.pluginFailed(p, err)
+			return nil, errdefs.ErrUnknown.WithMessage(fmt.Sprintf("create %s: %v", name, err))
+		}
 	}
 	dir := s.dataDir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -137,12 +160,12 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	rec := &store.Volume{Name: name, Driver: LocalDriver, Created: time.Now().UTC(), Labels: labels, Options: driverOpts, Anonymous: anonymous}
+	rec := &store.Volume{Name: name, Driver: driver, Created: time.Now().UTC(), Labels: labels, Options: driverOpts, Anonymous: anonymous}
 	if err := s.store.Create(context.WithoutCancel(ctx), rec); err != nil {
 		os.RemoveAll(filepath.Join(s.opts.Root, name))
 		return nil, err
 	}
-	s.publish(name, events.ActionCreate)
+	s.publish(name, driver, events.ActionCreate)
 	return s.toAPI(rec), nil
 }
 
@@ -152,7 +175,13 @@ func (s *Service) Get(ctx context.Context, name string) (*volume.Volume, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.toAPI(rec), nil
+	v := s.toAPI(rec)
+	if rec.Driver != LocalDriver {
+		if err := s.pluginDetails(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // Path returns the host directory of the volume's data (Mountpoint).
@@ -177,7 +206,8 @@ func (s *Service) IsAnonymous(ctx context.Context, name string) (bool, error) {
 func (s *Service) Remove(ctx context.Context, name string, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.store.Get(ctx, name); err != nil {
+	rec, err := s.store.Get(ctx, name)
+	if err != nil {
 		if force && errdefs.IsNotFound(err) {
 			return nil
 		}
@@ -190,12 +220,20 @@ func (s *Service) Remove(ctx context.Context, name string, force bool) error {
 	if len(users) > 0 {
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("remove %s: volume is in use - %v", name, users))
 	}
-	return s.removeLocked(ctx, name)
+	return s.removeLocked(ctx, rec, force)
 }
 
-func (s *Service) removeLocked(ctx context.Context, name string) error {
+// removeLocked removes the volume of rec; with force, a plugin's error
+// does not keep the record (dockerd's purge on error).
+func (s *Service) removeLocked(ctx context.Context, rec *store.Volume, force bool) error {
+	name := rec.Name
 	if err := s.unmountIdle(ctx, name); err != nil {
 		return err
+	}
+	if rec.Driver != LocalDriver {
+		if err := s.pluginRemove(ctx, rec, force); err != nil {
+			return err
+		}
 	}
 	if err := os.RemoveAll(filepath.Join(s.opts.Root, name)); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
@@ -203,7 +241,7 @@ func (s *Service) removeLocked(ctx context.Context, name string) error {
 	if err := s.store.Delete(context.WithoutCancel(ctx), name); err != nil {
 		return err
 	}
-	s.publish(name, events.ActionDestroy)
+	s.publish(name, rec.Driver, events.ActionDestroy)
 	return nil
 }
 
@@ -243,11 +281,11 @@ func (s *Service) toAPI(rec *store.Volume) *volume.Volume {
 	}
 }
 
-func (s *Service) publish(name string, action events.Action) {
+func (s *Service) publish(name, driver string, action events.Action) {
 	if s.opts.Events == nil {
 		return
 	}
-	s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: name, Attributes: map[string]string{"driver": LocalDriver}})
+	s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: name, Attributes: map[string]string{"driver": driver}})
 }
 
 func newName() string {
