@@ -37,6 +37,7 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 	if err != nil {
 		return nil, err
 	}
+	extra, mountpoints := s.pluginVolumes(ctx, recs)
 	out := []*volume.Volume{}
 	for _, rec := range recs {
 		if !matchAny(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
@@ -53,9 +54,13 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 				continue
 			}
 		}
-		out = append(out, s.toAPI(rec))
+		v := s.toAPI(rec)
+		if mp := mountpoints[rec.Name]; mp != "" && rec.Driver != LocalDriver {
+			v.Mountpoint = mp
+		}
+		out = append(out, v)
 	}
-	for _, v := range s.pluginOnlyVolumes(ctx, recs) {
+	for _, v := range extra {
 		if matchAny(filters["name"], func(n string) bool { return strings.Contains(v.Name, n) }) &&
 			matchAny(filters["driver"], func(d string) bool { return d == v.Driver }) &&
 			matchLabels(filters["label"], v.Labels) && (dangling == nil || *dangling) {

@@ -35,6 +35,8 @@ type plugin struct {
 	addr string // for messages
 	hc   *http.Client
 	base string
+	// timeout bounds each call: Options.PluginTimeout or PluginTimeout.
+	timeout time.Duration
 }
 
 // findPlugin looks for the plugin name as dockerd's discovery does, in
@@ -61,6 +63,9 @@ func (s *Service) findPlugin(ctx context.Context, name string) (*plugin, error) 
 	p, err := newPlugin(name, addr)
 	if err != nil {
 		return nil, err
+	}
+	if p.timeout = s.opts.PluginTimeout; p.timeout <= 0 {
+		p.timeout = PluginTimeout
 	}
 	var act struct{ Implements []string }
 	if err := p.call(ctx, "Plugin.Activate", struct{}{}, &act); err != nil {
@@ -150,7 +155,7 @@ func (p *plugin) call(ctx context.Context, method string, req, resp any) error {
 	if err != nil {
 		return err
 	}
-	ctx, cancel := context.WithTimeout(ctx, PluginTimeout)
+	ctx, cancel := context.WithTimeout(ctx, p.timeout)
 	defer cancel()
 	hr, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+"/"+method, bytes.NewReader(body))
 	if err != nil {
@@ -195,7 +200,7 @@ func (e *transportError) Unwrap() error { return e.error }
 
 func (p *plugin) transportErr(ctx context.Context, method string, err error) error {
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
-		return &transportError{fmt.Errorf("%s: volume plugin %q did not answer within %s", method, p.name, PluginTimeout)}
+		return &transportError{fmt.Errorf("%s: volume plugin %q did not answer within %s", method, p.name, p.timeout)}
 	}
 	return &transportError{fmt.Errorf("%s: volume plugin %q at %s: %w", method, p.name, p.addr, err)}
 }

@@ -121,16 +121,17 @@ func (s *Service) pluginNames(recs []*store.Volume) []string {
 	return slices.Compact(names)
 }
 
-// pluginOnlyVolumes returns the volumes plugins list that roost has no
-// record of (made by the plugin itself, or by another engine), so that
-// `docker volume ls` shows them as dockerd does. A plugin that fails is
+// pluginVolumes asks the plugins for their volumes. It returns those
+// roost has no record of (made by the plugin itself, or by another
+// engine), so that `docker volume ls` shows them as dockerd does, and the
+// mountpoints the plugins give for the others. A plugin that fails is
 // logged and skipped: one broken plugin must not break the list.
-func (s *Service) pluginOnlyVolumes(ctx context.Context, recs []*store.Volume) []*volume.Volume {
+func (s *Service) pluginVolumes(ctx context.Context, recs []*store.Volume) (extra []*volume.Volume, mountpoints map[string]string) {
 	known := map[string]bool{}
 	for _, r := range recs {
 		known[r.Name] = true
 	}
-	var out []*volume.Volume
+	mountpoints = map[string]string{}
 	for _, name := range s.pluginNames(recs) {
 		p, err := s.findPlugin(ctx, name)
 		if err != nil {
@@ -144,13 +145,16 @@ func (s *Service) pluginOnlyVolumes(ctx context.Context, recs []*store.Volume) [
 			continue
 		}
 		for _, v := range vs {
+			if known[v.Name] {
+				mountpoints[v.Name] = v.Mountpoint
+			}
 			if v.Name == "" || known[v.Name] {
 				continue
 			}
 			known[v.Name] = true
-			out = append(out, &volume.Volume{Name: v.Name, Driver: name, Mountpoint: v.Mountpoint, Status: v.Status,
+			extra = append(extra, &volume.Volume{Name: v.Name, Driver: name, Mountpoint: v.Mountpoint, Status: v.Status,
 				CreatedAt: v.CreatedAt, Labels: map[string]string{}, Scope: "local"})
 		}
 	}
-	return out
+	return extra, mountpoints
 }

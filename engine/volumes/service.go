@@ -55,6 +55,8 @@ type Options struct {
 	// PluginSpecDir their .spec and .json files: dockerd's
 	// /run/docker/plugins and /etc/docker/plugins for one user.
 	PluginSockDir, PluginSpecDir string
+	// PluginTimeout bounds each call to a plugin; zero is PluginTimeout.
+	PluginTimeout time.Duration
 }
 
 // Service is the volume half of the engine.
