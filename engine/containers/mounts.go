@@ -141,8 +141,12 @@ func parseBind(b string) (parsedMount, error) {
 	return m, nil
 }
 
-// volumePath returns the host directory of a volume's data.
-type volumePath func(name string) string
+// volumePath tells where a volume's data is on the host and which driver
+// it has (engine/volumes.Service satisfies it).
+type volumePath interface {
+	Mountpoint(name string) string
+	Driver(name string) string
+}
 
 // userMounts returns the OCI mounts of the user's mounts; volumes are
 // binds of their data directory.
@@ -168,7 +172,7 @@ func userMounts(hc *container.HostConfig, vp volumePath) ([]specs.Mount, error) 
 			if !m.rw {
 				opts = append(opts, "ro")
 			}
-			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp(m.source), Options: opts})
+			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp.Mountpoint(m.source), Options: opts})
 		case mount.TypeTmpfs:
 			// Later options win in runc, so the user's exec beats noexec.
 			opts := append([]string{"noexec", "nosuid", "nodev"}, m.options...)
@@ -188,7 +192,7 @@ func mountPoints(hc *container.HostConfig, vp volumePath) []container.MountPoint
 		if m.typ == mount.TypeVolume {
 			mp.Name, mp.Driver, mp.Source = m.source, "local", ""
 			if vp != nil {
-				mp.Source = vp(m.source)
+				mp.Source, mp.Driver = vp.Mountpoint(m.source), vp.Driver(m.source)
 			}
 		}
 		out = append(out, mp)

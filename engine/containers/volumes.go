@@ -26,6 +26,8 @@ type VolumeMounter interface {
 	CreateAnonymous(ctx context.Context) (string, error)
 	// Mountpoint is the host directory of the volume's data (no I/O).
 	Mountpoint(name string) string
+	// Driver is the volume's driver, "local" when it is unknown.
+	Driver(name string) string
 	IsAnonymous(ctx context.Context, name string) (bool, error)
 	Remove(ctx context.Context, name string, force bool) error
 	// Mount readies the volume for the container ref before its task is
@@ -43,7 +45,7 @@ func (s *Service) volumePath() volumePath {
 	if s.opts.Volumes == nil {
 		return nil
 	}
-	return s.opts.Volumes.Mountpoint
+	return s.opts.Volumes
 }
 
 // resolveVolumes gives every volume of a new container a name and makes
@@ -226,7 +228,7 @@ func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
 		if m.typ != mount.TypeVolume {
 			continue
 		}
-		attrs := map[string]string{"container": c.id, "driver": "local"}
+		attrs := map[string]string{"container": c.id, "driver": s.opts.Volumes.Driver(m.source)}
 		if action == events.ActionMount {
 			attrs["destination"] = m.target
 			attrs["read/write"] = strconv.FormatBool(m.rw)

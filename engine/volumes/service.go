@@ -260,6 +260,16 @@ func (s *Service) Mountpoint(name string) string {
 	return s.dataDir(name)
 }
 
+// Driver returns the driver of the volume name, "local" when there is
+// no such volume (it is gone with its record).
+func (s *Service) Driver(name string) string {
+	rec, err := s.store.Get(context.Background(), name)
+	if err != nil {
+		return LocalDriver
+	}
+	return rec.Driver
+}
+
 func (s *Service) dataDir(name string) string {
 	return filepath.Join(s.opts.Root, name, "_data")
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -104,6 +105,16 @@ func TestVolumePlugin(t *testing.T) {
 	mounted := filepath.Join(root, ".mounted", "volplug-a")
 	dockerOK(t, "run", "-d", "--name", "volplug-holder", "-v", "volplug-a:/data", "busybox", "sleep", "300")
 	waitUntil(t, 10*time.Second, "the plugin to see the mount", func() bool { _, err := os.Stat(mounted); return err == nil })
+	if got := inspect(t, "volplug-holder", "{{range .Mounts}}{{.Name}} {{.Driver}}{{end}}"); got != "volplug-a "+volPlugin {
+		t.Errorf("inspect Mounts: %q", got)
+	}
+	// --until one second ahead, so the events of the current second are in.
+	until := strconv.FormatInt(time.Now().Unix()+1, 10)
+	ev := dockerOK(t, "events", "--since", "0", "--until", until, "--filter", "type=volume", "--filter", "event=mount",
+		"--filter", "volume=volplug-a", "--format", "{{.Actor.ID}} {{.Actor.Attributes.driver}}")
+	if lines := strings.Split(ev, "\n"); len(lines) != 2 || lines[0] != lines[1] || lines[0] != "volplug-a "+volPlugin {
+		t.Errorf("mount events of volplug-a (two containers): %q", ev)
+	}
 	if r := docker(t, "volume", "rm", "volplug-a"); r.Err == nil || !strings.Contains(r.Stderr, "volume is in use") {
 		t.Errorf("removing a volume in use: %v", r)
 	}
