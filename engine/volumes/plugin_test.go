@@ -117,6 +117,14 @@ func TestPluginVolumes(t *testing.T) {
 	if strings.Join(names, " ") != "mine@/plugin/mine theirs@/plugin/theirs" {
 		t.Errorf("List: %v", names)
 	}
+	// The name is taken by another driver: dockerd's 409.
+	if _, err := s.Create(ctx, "mine", LocalDriver, nil, nil); !errdefs.IsConflict(err) ||
+		err.Error() != "create mine: driver 'fake' already has volume 'mine': volume name must be unique" {
+		t.Errorf("creating a local volume over a plugin's: %v", err)
+	}
+	if _, err := s.Create(ctx, "mine", "", nil, nil); err != nil {
+		t.Errorf("a container naming the plugin's volume: %v", err)
+	}
 	if err := s.Remove(ctx, "mine", false); err != nil {
 		t.Fatal(err)
 	}

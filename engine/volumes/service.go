@@ -117,7 +117,8 @@ func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
 }
 
 func (s *Service) create(ctx context.Context, name, driver string, driverOpts, labels map[string]string, anonymous bool) (*volume.Volume, error) {
-	if driver == "" {
+	explicit := driver != ""
+	if !explicit {
 		driver = LocalDriver
 	}
 	var p *plugin
@@ -142,6 +143,9 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec, err := s.store.Get(ctx, name); err == nil {
+		if explicit && rec.Driver != driver {
+			return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("create %s: driver '%s' already has volume '%s': volume name must be unique", name, rec.Driver, name))
+		}
 		return s.toAPI(rec), nil
 	} else if !errdefs.IsNotFound(err) {
 		return nil, err
