@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -27,6 +28,7 @@ type parsedMount struct {
 	// volume-driver and volume-opt, or --volume-driver for -v.
 	driver     string
 	driverOpts map[string]string
+	subpath    string // of the volume to mount instead of its root (volume-subpath)
 }
 
 // parseMounts reads Binds, Mounts and Tmpfs. A volume's source is its
@@ -61,7 +63,10 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 			// An empty source is an anonymous volume not named yet.
 			m.propagation = ""
 			if o := mt.VolumeOptions; o != nil {
-				m.nocopy = o.NoCopy
+				if err := checkSubpath(mt.Source, o.Subpath); err != nil {
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type \"volume\": %v", err))
+				}
+				m.nocopy, m.subpath = o.NoCopy, o.Subpath
 				if o.DriverConfig != nil {
 					m.driver, m.driverOpts = o.DriverConfig.Name, o.DriverConfig.Options
 				}
@@ -172,7 +177,7 @@ func userMounts(hc *container.HostConfig, vp volumePath) ([]specs.Mount, error) 
 			if !m.rw {
 				opts = append(opts, "ro")
 			}
-			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp.Mountpoint(m.source), Options: opts})
+			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: m.volumeSource(vp), Options: opts})
 		case mount.TypeTmpfs:
 			// Later options win in runc, so the user's exec beats noexec.
 			opts := append([]string{"noexec", "nosuid", "nodev"}, m.options...)
@@ -208,6 +213,30 @@ func parentsFirst(ms []specs.Mount) []specs.Mount {
 		return strings.Count(path.Clean(ms[i].Destination), "/") < strings.Count(path.Clean(ms[j].Destination), "/")
 	})
 	return ms
+}
+
+// checkSubpath refuses what dockerd refuses in volume-subpath: any path
+// that is not lexically inside the volume, and a subpath of an anonymous
+// volume.
+func checkSubpath(source, subpath string) error {
+	switch {
+	case subpath == "":
+		return nil
+	case source == "":
+		return errors.New("must not set Subpath when using anonymous volumes")
+	case !filepath.IsLocal(subpath):
+		return errors.New("subpath must be a relative path within the volume")
+	}
+	return nil
+}
+
+// volumeSource is the host path a volume mount binds: the volume's data,
+// or its subpath.
+func (m parsedMount) volumeSource(vp volumePath) string {
+	if m.subpath == "" {
+		return vp.Mountpoint(m.source)
+	}
+	return filepath.Join(vp.Mountpoint(m.source), m.subpath)
 }
 
 // checkTarget refuses a relative mount destination or "/", in dockerd's

@@ -2,9 +2,12 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -187,10 +190,37 @@ func (s *Service) mountVolumes(ctx context.Context, c *ctr) error {
 		if m.typ != mount.TypeVolume {
 			continue
 		}
-		if _, err := s.opts.Volumes.Mount(ctx, m.source, c.id); err != nil {
+		dir, err := s.opts.Volumes.Mount(ctx, m.source, c.id)
+		if err == nil && m.subpath != "" {
+			err = checkSubpathOnDisk(dir, m.subpath)
+		}
+		if err != nil {
 			s.unmountVolumes(ctx, c)
 			return fmt.Errorf("error while mounting volume '%s': %w", s.opts.Volumes.Mountpoint(m.source), err)
 		}
+	}
+	return nil
+}
+
+// checkSubpathOnDisk makes sure the subpath exists in the volume and,
+// symlinks followed, stays inside it: runc would otherwise follow a link
+// the volume's content planted out of it.
+func checkSubpathOnDisk(dir, subpath string) error {
+	p := filepath.Join(dir, subpath)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot access path %s: %w", p, err)
+	}
+	base, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(base, real); err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return fmt.Errorf("path %s escapes base path %s", subpath, dir)
 	}
 	return nil
 }

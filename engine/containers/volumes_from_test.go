@@ -1,6 +1,8 @@
 package containers
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -89,6 +91,52 @@ func TestParseMountsTargetsAndTmpfs(t *testing.T) {
 		}
 		if err != nil || len(ms) != 1 || !slices.Equal(ms[0].options, tc.opts) {
 			t.Errorf("%s: %+v %v, want options %s", tc.name, ms, err, strings.Join(tc.opts, ","))
+		}
+	}
+}
+
+func TestSubpath(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		m    mount.Mount
+		err  string
+	}{
+		{name: "ok", m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/d", VolumeOptions: &mount.VolumeOptions{Subpath: "a/b"}}},
+		{name: "dotdot", m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/d", VolumeOptions: &mount.VolumeOptions{Subpath: "a/../../b"}},
+			err: `invalid mount config for type "volume": subpath must be a relative path within the volume`},
+		{name: "absolute", m: mount.Mount{Type: mount.TypeVolume, Source: "v", Target: "/d", VolumeOptions: &mount.VolumeOptions{Subpath: "/etc"}},
+			err: `invalid mount config for type "volume": subpath must be a relative path within the volume`},
+		{name: "anonymous", m: mount.Mount{Type: mount.TypeVolume, Target: "/d", VolumeOptions: &mount.VolumeOptions{Subpath: "a"}},
+			err: `invalid mount config for type "volume": must not set Subpath when using anonymous volumes`},
+	} {
+		_, err := parseMounts(&container.HostConfig{Mounts: []mount.Mount{tc.m}})
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || err.Error() != tc.err) {
+			t.Errorf("%s: %v, want %q", tc.name, err, tc.err)
+		}
+	}
+
+	dir := t.TempDir()
+	outside := t.TempDir()
+	for _, p := range []string{"in/deep"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(outside, filepath.Join(dir, "out")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("in/deep", filepath.Join(dir, "rel")); err != nil {
+		t.Fatal(err)
+	}
+	for sub, want := range map[string]string{
+		"in/deep": "",
+		"rel":     "",
+		"out":     "path out escapes base path " + dir,
+		"nosuch":  "cannot access path " + filepath.Join(dir, "nosuch") + ": no such file or directory",
+	} {
+		err := checkSubpathOnDisk(dir, sub)
+		if want == "" && err != nil || want != "" && (err == nil || err.Error() != want) {
+			t.Errorf("subpath %s: %v, want %q", sub, err, want)
 		}
 	}
 }
