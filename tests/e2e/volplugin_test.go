@@ -121,6 +121,12 @@ func TestVolumePlugin(t *testing.T) {
 	dockerOK(t, "rm", "-f", "volplug-holder")
 	waitUntil(t, 10*time.Second, "the plugin to see the unmount", func() bool { _, err := os.Stat(mounted); return os.IsNotExist(err) })
 
+	// A plugin's volume has no size in system df: -1, as dockerd sends it.
+	df := dockerOK(t, "system", "df", "-v")
+	if !hasLinePrefixFields(df, "volplug-a", "-1B") {
+		t.Errorf("system df -v does not give volplug-a the size -1:\n%s", df)
+	}
+
 	// --mount with volume-driver creates the volume through the plugin.
 	dockerOK(t, "run", "--rm", "--mount", "type=volume,src=volplug-b,dst=/d,volume-driver="+volPlugin, "busybox", "touch", "/d/x")
 	if _, err := os.Stat(filepath.Join(root, "volplug-b", "x")); err != nil {
@@ -155,4 +161,15 @@ func TestVolumePlugin(t *testing.T) {
 		!strings.Contains(r.Stderr, `error looking up volume plugin roost-e2e-nosuch: plugin "roost-e2e-nosuch" not found`) {
 		t.Errorf("an unknown plugin: %v", r)
 	}
+}
+
+// hasLinePrefixFields reports whether text has a line whose first field
+// is first and whose last field is last.
+func hasLinePrefixFields(text, first, last string) bool {
+	for _, l := range strings.Split(text, "\n") {
+		if f := strings.Fields(l); len(f) > 1 && f[0] == first && f[len(f)-1] == last {
+			return true
+		}
+	}
+	return false
 }
