@@ -89,6 +89,7 @@ func (s *Service) forgetPlugin(p *plugin) {
 	defer s.plugMu.Unlock()
 	if s.plugins[p.name] == p {
 		delete(s.plugins, p.name)
+		p.hc.CloseIdleConnections()
 	}
 }
 
