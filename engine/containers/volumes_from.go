@@ -64,7 +64,7 @@ func inheritedMount(m parsedMount, rw bool) mount.Mount {
 	if m.typ == mount.TypeBind {
 		out.BindOptions = &mount.BindOptions{Propagation: m.propagation}
 	} else {
-		out.VolumeOptions = &mount.VolumeOptions{NoCopy: true}
+		out.VolumeOptions = &mount.VolumeOptions{NoCopy: true, Subpath: m.subpath}
 	}
 	return out
 }

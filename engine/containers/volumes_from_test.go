@@ -42,8 +42,8 @@ func TestParseVolumesFrom(t *testing.T) {
 }
 
 func TestInheritedMount(t *testing.T) {
-	ro := inheritedMount(parsedMount{typ: mount.TypeVolume, source: "v", target: "/d", rw: true}, false)
-	if !ro.ReadOnly || ro.VolumeOptions == nil || !ro.VolumeOptions.NoCopy || ro.Source != "v" {
+	ro := inheritedMount(parsedMount{typ: mount.TypeVolume, source: "v", target: "/d", rw: true, subpath: "a"}, false)
+	if !ro.ReadOnly || ro.VolumeOptions == nil || !ro.VolumeOptions.NoCopy || ro.VolumeOptions.Subpath != "a" || ro.Source != "v" {
 		t.Errorf(":ro volume: %+v", ro)
 	}
 	// :rw cannot make a read-only mount writable.
