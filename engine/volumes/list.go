@@ -37,7 +37,10 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 	if err != nil {
 		return nil, err
 	}
+	// The volumes plugins list without roost's record go through the
+	// same filters (they are never in use).
 	extra, mountpoints := s.pluginVolumes(ctx, recs)
+	recs = append(recs, extra...)
 	out := []*volume.Volume{}
 	for _, rec := range recs {
 		if !matchAny(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
@@ -59,13 +62,6 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 			v.Mountpoint = mp
 		}
 		out = append(out, v)
-	}
-	for _, v := range extra {
-		if matchAny(filters["name"], func(n string) bool { return strings.Contains(v.Name, n) }) &&
-			matchAny(filters["driver"], func(d string) bool { return d == v.Driver }) &&
-			matchLabels(filters["label"], v.Labels) && (dangling == nil || *dangling) {
-			out = append(out, v)
-		}
 	}
 	return out, nil
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/containerd/errdefs"
 	"github.com/containerd/log"
@@ -121,12 +122,13 @@ func (s *Service) pluginNames(recs []*store.Volume) []string {
 	return slices.Compact(names)
 }
 
-// pluginVolumes asks the plugins for their volumes. It returns those
-// roost has no record of (made by the plugin itself, or by another
-// engine), so that `docker volume ls` shows them as dockerd does, and the
-// mountpoints the plugins give for the others. A plugin that fails is
-// logged and skipped: one broken plugin must not break the list.
-func (s *Service) pluginVolumes(ctx context.Context, recs []*store.Volume) (extra []*volume.Volume, mountpoints map[string]string) {
+// pluginVolumes asks the plugins for their volumes. It returns records
+// (not stored) of those roost has none of (made by the plugin itself, or
+// by another engine), so that `docker volume ls` shows them as dockerd
+// does, and the mountpoints the plugins give for all of theirs. A plugin
+// that fails is logged and skipped: one broken plugin must not break the
+// list.
+func (s *Service) pluginVolumes(ctx context.Context, recs []*store.Volume) (extra []*store.Volume, mountpoints map[string]string) {
 	known := map[string]bool{}
 	for _, r := range recs {
 		known[r.Name] = true
@@ -145,15 +147,16 @@ func (s *Service) pluginVolumes(ctx context.Context, recs []*store.Volume) (extr
 			continue
 		}
 		for _, v := range vs {
-			if known[v.Name] {
-				mountpoints[v.Name] = v.Mountpoint
+			if v.Name == "" {
+				continue
 			}
-			if v.Name == "" || known[v.Name] {
+			mountpoints[v.Name] = v.Mountpoint
+			if known[v.Name] {
 				continue
 			}
 			known[v.Name] = true
-			extra = append(extra, &volume.Volume{Name: v.Name, Driver: name, Mountpoint: v.Mountpoint, Status: v.Status,
-				CreatedAt: v.CreatedAt, Labels: map[string]string{}, Scope: "local"})
+			created, _ := time.Parse(time.RFC3339, v.CreatedAt)
+			extra = append(extra, &store.Volume{Name: v.Name, Driver: name, Created: created})
 		}
 	}
 	return extra, mountpoints

@@ -286,11 +286,15 @@ func (s *Service) toAPI(rec *store.Volume) *volume.Volume {
 	if len(opts) == 0 {
 		opts = nil
 	}
+	created := ""
+	if !rec.Created.IsZero() { // a plugin's volume roost did not create
+		created = rec.Created.Format(time.RFC3339)
+	}
 	return &volume.Volume{
 		Name:       rec.Name,
 		Driver:     rec.Driver,
 		Mountpoint: s.dataDir(rec.Name),
-		CreatedAt:  rec.Created.Format(time.RFC3339),
+		CreatedAt:  created,
 		Labels:     labels,
 		Options:    opts,
 		Scope:      "local",
