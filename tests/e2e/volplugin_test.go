@@ -31,7 +31,7 @@ func startVolPlugin(t *testing.T) string {
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "volplugin")
-	build := exec.Command("go", "build", "-o", bin, "../volplugin")
+	build := exec.Command("go", "build", "-buildvcs=false", "-o", bin, "../volplugin")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0", "GOFLAGS=-mod=mod")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("building volplugin: %v\n%s", err, out)
