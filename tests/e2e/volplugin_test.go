@@ -75,6 +75,8 @@ func startVolPlugin(t *testing.T) string {
 // missing.
 func TestVolumePlugin(t *testing.T) {
 	root := startVolPlugin(t)
+	// Events of an earlier run against the same daemon are older.
+	since := strconv.FormatInt(time.Now().Unix(), 10)
 	// Cleanups run last first: the volumes go before the plugin does.
 	t.Cleanup(func() { docker(t, "volume", "rm", "-f", "volplug-a", "volplug-b") })
 	removeOnCleanup(t, "volplug-holder")
@@ -110,7 +112,7 @@ func TestVolumePlugin(t *testing.T) {
 	}
 	// --until one second ahead, so the events of the current second are in.
 	until := strconv.FormatInt(time.Now().Unix()+1, 10)
-	ev := dockerOK(t, "events", "--since", "0", "--until", until, "--filter", "type=volume", "--filter", "event=mount",
+	ev := dockerOK(t, "events", "--since", since, "--until", until, "--filter", "type=volume", "--filter", "event=mount",
 		"--filter", "volume=volplug-a", "--format", "{{.Actor.ID}} {{.Actor.Attributes.driver}}")
 	if lines := strings.Split(ev, "\n"); len(lines) != 2 || lines[0] != lines[1] || lines[0] != "volplug-a "+volPlugin {
 		t.Errorf("mount events of volplug-a (two containers): %q", ev)
