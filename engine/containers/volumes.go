@@ -25,8 +25,9 @@ type VolumeMounter interface {
 	// Create makes the named volume, or returns the existing one: dockerd
 	// creates the volumes of -v name:/path implicitly.
 	Create(ctx context.Context, name, driver string, driverOpts, labels map[string]string) (*volume.Volume, error)
-	// CreateAnonymous makes a new anonymous volume and returns its name.
-	CreateAnonymous(ctx context.Context) (string, error)
+	// CreateAnonymous makes a new anonymous volume of driver ("" for
+	// local) and returns its name.
+	CreateAnonymous(ctx context.Context, driver string, driverOpts map[string]string) (string, error)
 	// Mountpoint is the host directory of the volume's data (no I/O).
 	Mountpoint(name string) string
 	// Driver is the volume's driver, "local" when it is unknown.
@@ -100,10 +101,12 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 			continue
 		}
 		if m.Source == "" {
-			if d := m.VolumeOptions; d != nil && d.DriverConfig != nil && d.DriverConfig.Name != "" && d.DriverConfig.Name != "local" {
-				return anon, errdefs.ErrNotImplemented.WithMessage("anonymous volumes of volume plugins are not supported yet: name the volume")
+			var driver string
+			var opts map[string]string
+			if d := m.VolumeOptions; d != nil && d.DriverConfig != nil {
+				driver, opts = d.DriverConfig.Name, d.DriverConfig.Options
 			}
-			name, err := vs.CreateAnonymous(ctx)
+			name, err := vs.CreateAnonymous(ctx, driver, opts)
 			if err != nil {
 				return anon, err
 			}
@@ -117,7 +120,8 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 			continue
 		}
 		taken[t] = true
-		name, err := vs.CreateAnonymous(ctx)
+		// -v /path and the image's VOLUME use --volume-driver, as dockerd.
+		name, err := vs.CreateAnonymous(ctx, hc.VolumeDriver, nil)
 		if err != nil {
 			return anon, err
 		}

@@ -107,9 +107,10 @@ func (s *Service) Create(ctx context.Context, name, driver string, driverOpts, l
 	return s.create(ctx, name, driver, driverOpts, labels, false)
 }
 
-// CreateAnonymous makes a new anonymous volume for a container.
-func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
-	v, err := s.create(ctx, "", LocalDriver, nil, map[string]string{AnonymousLabel: ""}, true)
+// CreateAnonymous makes a new anonymous volume for a container, of the
+// driver named (local when empty) with its options.
+func (s *Service) CreateAnonymous(ctx context.Context, driver string, driverOpts map[string]string) (string, error) {
+	v, err := s.create(ctx, "", driver, driverOpts, map[string]string{AnonymousLabel: ""}, true)
 	if err != nil {
 		return "", err
 	}

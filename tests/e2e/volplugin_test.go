@@ -79,7 +79,7 @@ func TestVolumePlugin(t *testing.T) {
 	since := strconv.FormatInt(time.Now().Unix(), 10)
 	// Cleanups run last first: the volumes go before the plugin does.
 	t.Cleanup(func() { docker(t, "volume", "rm", "-f", "volplug-a", "volplug-b") })
-	removeOnCleanup(t, "volplug-holder")
+	removeOnCleanup(t, "volplug-holder", "volplug-anon")
 
 	if out := dockerOK(t, "volume", "create", "-d", volPlugin, "--opt", "greeting=hi", "volplug-a"); out != "volplug-a" {
 		t.Fatalf("volume create printed %q", out)
@@ -135,6 +135,21 @@ func TestVolumePlugin(t *testing.T) {
 		t.Errorf("--mount volume-driver: %v", err)
 	}
 
+	// Anonymous volumes of the plugin: --volume-driver for -v /path,
+	// volume-driver for --mount without src; rm -v removes them from it.
+	dockerOK(t, "run", "-d", "--name", "volplug-anon", "--volume-driver", volPlugin, "-v", "/anon",
+		"--mount", "type=volume,dst=/m,volume-driver="+volPlugin, "busybox", "sleep", "300")
+	if got := inspect(t, "volplug-anon", "{{range .Mounts}}{{.Driver}} {{end}}"); got != volPlugin+" "+volPlugin+" " {
+		t.Errorf("the anonymous volumes' drivers: %q", got)
+	}
+	if n := len(hexDirs(t, root)); n != 2 {
+		t.Errorf("the plugin has %d anonymous volumes, want 2", n)
+	}
+	dockerOK(t, "rm", "-f", "-v", "volplug-anon")
+	if left := hexDirs(t, root); len(left) != 0 {
+		t.Errorf("rm -v left the plugin's anonymous volumes %v", left)
+	}
+
 	dockerOK(t, "volume", "rm", "volplug-a", "volplug-b")
 	if _, err := os.Stat(filepath.Join(root, "volplug-a")); !os.IsNotExist(err) {
 		t.Errorf("the plugin still has the removed volume: %v", err)
@@ -174,4 +189,20 @@ func hasLinePrefixFields(text, first, last string) bool {
 		}
 	}
 	return false
+}
+
+// hexDirs lists the directories of dir named like anonymous volumes.
+func hexDirs(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); e.IsDir() && len(n) == 64 && strings.Trim(n, "0123456789abcdef") == "" {
+			out = append(out, n)
+		}
+	}
+	return out
 }
