@@ -102,7 +102,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		ContentRoot: filepath.Join(p.ContainerdRoot(), "io.containerd.content.v1.content"),
 		Registry:    cfg.Registry,
 	})
-	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes")})
+	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes"),
+		// dockerd's /run/docker/plugins and /etc/docker/plugins, per user.
+		PluginSockDir: filepath.Join(p.StateDir, "plugins"), PluginSpecDir: filepath.Join(p.ConfigDir, "plugins")})
 	if err != nil {
 		return nil, err
 	}

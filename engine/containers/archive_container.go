@@ -153,7 +153,7 @@ func (s *Service) viewMounts(c *ctr) []mountSpec {
 			out = append(out, mountSpec{target: m.target, source: m.source, ro: !m.rw})
 		case mounttypes.TypeVolume:
 			if vp := s.volumePath(); vp != nil {
-				out = append(out, mountSpec{target: m.target, source: vp(m.source), ro: !m.rw})
+				out = append(out, mountSpec{target: m.target, source: m.volumeSource(vp), ro: !m.rw})
 			}
 		case mounttypes.TypeTmpfs:
 			out = append(out, mountSpec{target: m.target, tmpfs: true, ro: !m.rw})

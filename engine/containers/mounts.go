@@ -1,8 +1,10 @@
 package containers
 
 import (
+	"errors"
 	"fmt"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,6 +24,11 @@ type parsedMount struct {
 	mode        string   // as given after the second colon of -v
 	options     []string // tmpfs options
 	nocopy      bool     // a volume not filled from the image (volume-nocopy)
+	// driver and driverOpts create a missing named volume: --mount's
+	// volume-driver and volume-opt, or --volume-driver for -v.
+	driver     string
+	driverOpts map[string]string
+	subpath    string // of the volume to mount instead of its root (volume-subpath)
 }
 
 // parseMounts reads Binds, Mounts and Tmpfs. A volume's source is its
@@ -34,11 +41,14 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 		if err != nil {
 			return nil, err
 		}
+		if m.typ == mount.TypeVolume {
+			m.driver = hc.VolumeDriver
+		}
 		out = append(out, m)
 	}
 	for _, mt := range hc.Mounts {
-		if !path.IsAbs(mt.Target) {
-			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type %q: invalid mount path: '%s' mount path must be absolute", mt.Type, mt.Target))
+		if err := checkTarget(mt.Target); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type %q: %v", mt.Type, err))
 		}
 		m := parsedMount{typ: mt.Type, source: mt.Source, target: path.Clean(mt.Target), rw: !mt.ReadOnly, propagation: mount.PropagationRPrivate}
 		switch mt.Type {
@@ -52,17 +62,21 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 		case mount.TypeVolume:
 			// An empty source is an anonymous volume not named yet.
 			m.propagation = ""
-			m.nocopy = mt.VolumeOptions != nil && mt.VolumeOptions.NoCopy
-		case mount.TypeTmpfs:
-			m.source = ""
-			if o := mt.TmpfsOptions; o != nil {
-				if o.SizeBytes > 0 {
-					m.options = append(m.options, fmt.Sprintf("size=%d", o.SizeBytes))
+			if o := mt.VolumeOptions; o != nil {
+				if err := checkSubpath(mt.Source, o.Subpath); err != nil {
+					return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type \"volume\": %v", err))
 				}
-				if o.Mode != 0 {
-					m.options = append(m.options, fmt.Sprintf("mode=%o", o.Mode))
+				m.nocopy, m.subpath = o.NoCopy, o.Subpath
+				if o.DriverConfig != nil {
+					m.driver, m.driverOpts = o.DriverConfig.Name, o.DriverConfig.Options
 				}
 			}
+		case mount.TypeTmpfs:
+			opts, err := tmpfsMountOptions(mt)
+			if err != nil {
+				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid mount config for type \"tmpfs\": %v", err))
+			}
+			m.options = opts
 		default:
 			return nil, errdefs.ErrNotImplemented.WithMessage(fmt.Sprintf("mounts of type %q are not supported yet", mt.Type))
 		}
@@ -74,6 +88,9 @@ func parseMounts(hc *container.HostConfig) ([]parsedMount, error) {
 	}
 	sort.Strings(targets)
 	for _, t := range targets {
+		if err := checkTarget(t); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(err.Error())
+		}
 		m := parsedMount{typ: mount.TypeTmpfs, target: path.Clean(t), rw: true}
 		if o := hc.Tmpfs[t]; o != "" {
 			m.options = strings.Split(o, ",")
@@ -96,8 +113,12 @@ func parseBind(b string) (parsedMount, error) {
 	if len(parts) < 2 || len(parts) > 3 {
 		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s'", b))
 	}
-	if !path.IsAbs(parts[1]) {
-		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': invalid mount config for type \"bind\": invalid mount path: '%s' mount path must be absolute", b, parts[1]))
+	if err := checkTarget(parts[1]); err != nil {
+		typ := mount.TypeBind
+		if !path.IsAbs(parts[0]) {
+			typ = mount.TypeVolume
+		}
+		return parsedMount{}, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': invalid mount config for type %q: %v", b, typ, err))
 	}
 	m := parsedMount{typ: mount.TypeBind, source: path.Clean(parts[0]), target: path.Clean(parts[1]), rw: true, propagation: mount.PropagationRPrivate}
 	if !path.IsAbs(parts[0]) {
@@ -125,8 +146,12 @@ func parseBind(b string) (parsedMount, error) {
 	return m, nil
 }
 
-// volumePath returns the host directory of a volume's data.
-type volumePath func(name string) string
+// volumePath tells where a volume's data is on the host and which driver
+// it has (engine/volumes.Service satisfies it).
+type volumePath interface {
+	Mountpoint(name string) string
+	Driver(name string) string
+}
 
 // userMounts returns the OCI mounts of the user's mounts; volumes are
 // binds of their data directory.
@@ -152,8 +177,9 @@ func userMounts(hc *container.HostConfig, vp volumePath) ([]specs.Mount, error) 
 			if !m.rw {
 				opts = append(opts, "ro")
 			}
-			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: vp(m.source), Options: opts})
+			out = append(out, specs.Mount{Destination: m.target, Type: "bind", Source: m.volumeSource(vp), Options: opts})
 		case mount.TypeTmpfs:
+			// Later options win in runc, so the user's exec beats noexec.
 			opts := append([]string{"noexec", "nosuid", "nodev"}, m.options...)
 			out = append(out, specs.Mount{Destination: m.target, Type: "tmpfs", Source: "tmpfs", Options: opts})
 		}
@@ -171,7 +197,7 @@ func mountPoints(hc *container.HostConfig, vp volumePath) []container.MountPoint
 		if m.typ == mount.TypeVolume {
 			mp.Name, mp.Driver, mp.Source = m.source, "local", ""
 			if vp != nil {
-				mp.Source = vp(m.source)
+				mp.Source, mp.Driver = vp.Mountpoint(m.source), vp.Driver(m.source)
 			}
 		}
 		out = append(out, mp)
@@ -187,4 +213,94 @@ func parentsFirst(ms []specs.Mount) []specs.Mount {
 		return strings.Count(path.Clean(ms[i].Destination), "/") < strings.Count(path.Clean(ms[j].Destination), "/")
 	})
 	return ms
+}
+
+// checkSubpath refuses what dockerd refuses in volume-subpath: any path
+// that is not lexically inside the volume, and a subpath of an anonymous
+// volume.
+func checkSubpath(source, subpath string) error {
+	switch {
+	case subpath == "":
+		return nil
+	case source == "":
+		return errors.New("must not set Subpath when using anonymous volumes")
+	case !filepath.IsLocal(subpath):
+		return errors.New("subpath must be a relative path within the volume")
+	}
+	return nil
+}
+
+// volumeSource is the host path a volume mount binds: the volume's data,
+// or its subpath.
+func (m parsedMount) volumeSource(vp volumePath) string {
+	if m.subpath == "" {
+		return vp.Mountpoint(m.source)
+	}
+	return filepath.Join(vp.Mountpoint(m.source), m.subpath)
+}
+
+// checkTarget refuses a relative mount destination or "/", in dockerd's
+// words.
+func checkTarget(target string) error {
+	if target == "" {
+		return errors.New("field Target must not be empty")
+	}
+	if path.Clean(target) == "/" {
+		return errors.New("invalid specification: destination can't be '/'")
+	}
+	if !path.IsAbs(target) {
+		return fmt.Errorf("invalid mount path: '%s' mount path must be absolute", target)
+	}
+	return nil
+}
+
+// tmpfsMountOptions checks a --mount type=tmpfs and returns its mount
+// options: read-only, mode, size (in dockerd's k/m/g form) and the
+// exec/noexec flags, the only free options dockerd accepts.
+func tmpfsMountOptions(mt mount.Mount) ([]string, error) {
+	switch {
+	case mt.Source != "":
+		return nil, errors.New("field Source must not be specified")
+	case mt.BindOptions != nil:
+		return nil, errors.New("field BindOptions must not be specified")
+	case mt.VolumeOptions != nil:
+		return nil, errors.New("field VolumeOptions must not be specified")
+	}
+	var opts []string
+	if mt.ReadOnly {
+		opts = append(opts, "ro")
+	}
+	o := mt.TmpfsOptions
+	if o == nil {
+		return opts, nil
+	}
+	if o.Mode != 0 {
+		opts = append(opts, fmt.Sprintf("mode=%o", o.Mode))
+	}
+	if o.SizeBytes != 0 {
+		opts = append(opts, "size="+sizeWithSuffix(o.SizeBytes))
+	}
+	for _, kv := range o.Options {
+		if len(kv) < 1 || len(kv) > 2 {
+			return nil, errors.New("invalid option array length")
+		}
+		if kv[0] != "exec" && kv[0] != "noexec" {
+			return nil, errors.New("invalid option: " + kv[0])
+		}
+		opts = append(opts, strings.Join(kv, "="))
+	}
+	return opts, nil
+}
+
+// sizeWithSuffix writes n with the largest of g, m, k that divides it.
+func sizeWithSuffix(n int64) string {
+	for _, u := range []struct {
+		suffix string
+		div    int64
+	}{{"g", 1 << 30}, {"m", 1 << 20}, {"k", 1 << 10}} {
+		if n%u.div == 0 {
+			return fmt.Sprintf("%d%s", n/u.div, u.suffix)
+		}
+	}
+	return fmt.Sprintf("%d", n)
 }

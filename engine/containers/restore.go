@@ -172,6 +172,11 @@ func (s *Service) adopt(ctx context.Context, c *ctr, task client.Task, dio *cio.
 	if c.rec.Config.OpenStdin && dio.Stdin != nil {
 		c.streams.setStdin(dio.Stdin, s.stdinCloser(c.id, task, dio.Stdin))
 	}
+	// Count the container among its volumes' users again (mounts made
+	// before the restart are kept), so that its exit unmounts them.
+	if err := s.mountVolumes(ctx, c); err != nil {
+		log.G(ctx).WithError(err).WithField("container", c.id).Warn("restoring the container's volume mounts")
+	}
 	c.run, c.lastRun = r, r
 	c.rec.State.Pid = int(task.Pid())
 	c.rec.State.Paused = paused

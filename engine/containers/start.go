@@ -87,8 +87,15 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 			return s.startFailed(ctx, c, err)
 		}
 	}
+	if err := s.mountVolumes(ctx, c); err != nil {
+		if usesNetworker(rec.HostConfig) {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+		}
+		return s.startFailed(ctx, c, err)
+	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
+		s.unmountVolumes(ctx, c)
 		if usesNetworker(rec.HostConfig) {
 			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
 		}
@@ -102,6 +109,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		if cerr := r.netCleanup(); cerr != nil {
 			log.G(ctx).WithError(cerr).WithField("container", c.id).Warn("network cleanup of a failed start")
 		}
+		s.unmountVolumes(ctx, c)
 		return s.startFailed(ctx, c, err)
 	}
 	if usesNetworker(rec.HostConfig) {

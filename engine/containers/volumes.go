@@ -2,8 +2,12 @@ package containers
 
 import (
 	"context"
+	"errors"
+	"fmt"
+	"io/fs"
 	"maps"
 	"path"
+	"path/filepath"
 	"slices"
 	"strconv"
 
@@ -21,12 +25,20 @@ type VolumeMounter interface {
 	// Create makes the named volume, or returns the existing one: dockerd
 	// creates the volumes of -v name:/path implicitly.
 	Create(ctx context.Context, name, driver string, driverOpts, labels map[string]string) (*volume.Volume, error)
-	// CreateAnonymous makes a new anonymous volume and returns its name.
-	CreateAnonymous(ctx context.Context) (string, error)
+	// CreateAnonymous makes a new anonymous volume of driver ("" for
+	// local) and returns its name.
+	CreateAnonymous(ctx context.Context, driver string, driverOpts map[string]string) (string, error)
 	// Mountpoint is the host directory of the volume's data (no I/O).
 	Mountpoint(name string) string
+	// Driver is the volume's driver, "local" when it is unknown.
+	Driver(name string) string
 	IsAnonymous(ctx context.Context, name string) (bool, error)
 	Remove(ctx context.Context, name string, force bool) error
+	// Mount readies the volume for the container ref before its task is
+	// made (a volume with mount options is mounted by its first user).
+	Mount(ctx context.Context, name, ref string) (string, error)
+	// Unmount releases what Mount took once the container has stopped.
+	Unmount(ctx context.Context, name, ref string) error
 }
 
 // errNoVolumes refuses volumes when the engine has no volume service.
@@ -37,16 +49,20 @@ func (s *Service) volumePath() volumePath {
 	if s.opts.Volumes == nil {
 		return nil
 	}
-	return s.opts.Volumes.Mountpoint
+	return s.opts.Volumes
 }
 
 // resolveVolumes gives every volume of a new container a name and makes
 // sure it exists: named ones of -v and --mount are created if missing,
 // anonymous ones (--mount without source, -v /path and the image's VOLUME
 // entries, both in cfg.Volumes) are created and recorded as type=volume
-// entries of hc.Mounts so that the container keeps them. It returns the
+// entries of hc.Mounts so that the container keeps them, as are the
+// mounts inherited with --volumes-from. It returns the
 // anonymous volumes it made, for the caller to remove on failure.
 func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc *container.HostConfig) (anon []string, retErr error) {
+	if err := s.expandVolumesFrom(hc); err != nil {
+		return nil, err
+	}
 	ms, err := parseMounts(hc)
 	if err != nil {
 		return nil, err
@@ -74,7 +90,7 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 	}()
 	for _, m := range ms {
 		if m.typ == mount.TypeVolume && m.source != "" {
-			if _, err := vs.Create(ctx, m.source, "", nil, nil); err != nil {
+			if _, err := vs.Create(ctx, m.source, m.driver, m.driverOpts, nil); err != nil {
 				return anon, err
 			}
 		}
@@ -84,11 +100,13 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 		if m.Type != mount.TypeVolume {
 			continue
 		}
-		if m.VolumeOptions != nil && m.VolumeOptions.DriverConfig != nil && m.VolumeOptions.DriverConfig.Name != "" && m.VolumeOptions.DriverConfig.Name != "local" {
-			return anon, errdefs.ErrNotFound.WithMessage("plugin \"" + m.VolumeOptions.DriverConfig.Name + "\" not found")
-		}
 		if m.Source == "" {
-			name, err := vs.CreateAnonymous(ctx)
+			var driver string
+			var opts map[string]string
+			if d := m.VolumeOptions; d != nil && d.DriverConfig != nil {
+				driver, opts = d.DriverConfig.Name, d.DriverConfig.Options
+			}
+			name, err := vs.CreateAnonymous(ctx, driver, opts)
 			if err != nil {
 				return anon, err
 			}
@@ -102,7 +120,8 @@ func (s *Service) resolveVolumes(ctx context.Context, cfg *container.Config, hc 
 			continue
 		}
 		taken[t] = true
-		name, err := vs.CreateAnonymous(ctx)
+		// -v /path and the image's VOLUME use --volume-driver, as dockerd.
+		name, err := vs.CreateAnonymous(ctx, hc.VolumeDriver, nil)
 		if err != nil {
 			return anon, err
 		}
@@ -164,10 +183,55 @@ func sortedKeys(m map[string]struct{}) []string {
 	return slices.Sorted(maps.Keys(m))
 }
 
-// publishVolumeEvents sends a volume `mount` (before the container's
-// start event) or `unmount` (after its die event) for each of c's
-// volumes, with dockerd's attributes.
-func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
+// mountVolumes readies c's volumes before its task is made; on error
+// what it mounted is released.
+func (s *Service) mountVolumes(ctx context.Context, c *ctr) error {
+	if s.opts.Volumes == nil {
+		return nil
+	}
+	ms, _ := parseMounts(c.rec.HostConfig)
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume {
+			continue
+		}
+		dir, err := s.opts.Volumes.Mount(ctx, m.source, c.id)
+		if err == nil && m.subpath != "" {
+			err = checkSubpathOnDisk(dir, m.subpath)
+		}
+		if err != nil {
+			s.unmountVolumes(ctx, c)
+			return fmt.Errorf("error while mounting volume '%s': %w", s.opts.Volumes.Mountpoint(m.source), err)
+		}
+	}
+	return nil
+}
+
+// checkSubpathOnDisk makes sure the subpath exists in the volume and,
+// symlinks followed, stays inside it: runc would otherwise follow a link
+// the volume's content planted out of it.
+func checkSubpathOnDisk(dir, subpath string) error {
+	p := filepath.Join(dir, subpath)
+	real, err := filepath.EvalSymlinks(p)
+	if err != nil {
+		var pe *fs.PathError
+		if errors.As(err, &pe) {
+			err = pe.Err
+		}
+		return fmt.Errorf("cannot access path %s: %w", p, err)
+	}
+	base, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return err
+	}
+	if rel, err := filepath.Rel(base, real); err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return fmt.Errorf("path %s escapes base path %s", subpath, dir)
+	}
+	return nil
+}
+
+// unmountVolumes releases c's volumes once its task is gone; failures are
+// logged, as the container has stopped whatever happens.
+func (s *Service) unmountVolumes(ctx context.Context, c *ctr) {
 	if s.opts.Volumes == nil {
 		return
 	}
@@ -176,7 +240,29 @@ func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
 		if m.typ != mount.TypeVolume {
 			continue
 		}
-		attrs := map[string]string{"container": c.id, "driver": "local"}
+		if err := s.opts.Volumes.Unmount(ctx, m.source, c.id); err != nil {
+			log.G(ctx).WithError(err).WithField("volume", m.source).Warn("unmounting a volume")
+		}
+	}
+}
+
+// publishVolumeEvents sends a volume `mount` (before the container's
+// start event) or `unmount` (after its die event) for each of c's
+// volumes, with dockerd's attributes. At unmount it also releases the
+// volumes, since it is called wherever a task has ended.
+func (s *Service) publishVolumeEvents(c *ctr, action events.Action) {
+	if s.opts.Volumes == nil {
+		return
+	}
+	if action == events.ActionUnmount {
+		s.unmountVolumes(s.bgCtx(context.Background()), c)
+	}
+	ms, _ := parseMounts(c.rec.HostConfig)
+	for _, m := range ms {
+		if m.typ != mount.TypeVolume {
+			continue
+		}
+		attrs := map[string]string{"container": c.id, "driver": s.opts.Volumes.Driver(m.source)}
 		if action == events.ActionMount {
 			attrs["destination"] = m.target
 			attrs["read/write"] = strconv.FormatBool(m.rw)

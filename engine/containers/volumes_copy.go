@@ -31,7 +31,7 @@ func (s *Service) copyUp(ctx context.Context, id string, hc *container.HostConfi
 	ms, _ := parseMounts(hc)
 	var todo []parsedMount
 	for _, m := range ms {
-		if m.typ == mounttypes.TypeVolume && !m.nocopy && m.source != "" && emptyDir(vp(m.source)) {
+		if m.typ == mounttypes.TypeVolume && !m.nocopy && m.subpath == "" && m.source != "" && emptyDir(vp.Mountpoint(m.source)) {
 			todo = append(todo, m)
 		}
 	}
@@ -79,7 +79,7 @@ func (s *Service) copyUpFrom(ctx context.Context, id string, todo []parsedMount,
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.target, err)
 		}
-		err = copyDirFrom(f, vp(m.source))
+		err = copyDirFrom(f, vp.Mountpoint(m.source))
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("%s: %w", m.target, err)

@@ -107,13 +107,23 @@ func assembleDiskUsage(imgs []image.Summary, ctrs []container.Summary, vols []*v
 	vu := &volume.DiskUsage{Items: make([]volume.Volume, len(vols)), TotalCount: int64(len(vols))}
 	for i, v := range vols {
 		vv := *v
-		vv.UsageData = &volume.UsageData{Size: sizeOf(v.Mountpoint), RefCount: volUsers[v.Name]}
+		// As in the API: only the local driver's volumes are measured,
+		// others are -1 ("not available"), a plugin's data being its own.
+		size := int64(-1)
+		if v.Driver == "" || v.Driver == "local" {
+			size = sizeOf(v.Mountpoint)
+		}
+		vv.UsageData = &volume.UsageData{Size: size, RefCount: volUsers[v.Name]}
 		vu.Items[i] = vv
-		vu.TotalSize += vv.UsageData.Size
 		if vv.UsageData.RefCount > 0 {
 			vu.ActiveCount++
-		} else {
-			vu.Reclaimable += vv.UsageData.Size
+		}
+		if size < 0 {
+			continue
+		}
+		vu.TotalSize += size
+		if vv.UsageData.RefCount == 0 {
+			vu.Reclaimable += size
 		}
 	}
 	return &system.DiskUsage{

@@ -47,6 +47,8 @@ func TestDiskUsage(t *testing.T) {
 		Volumes: fakeVolumes{
 			{Name: "used", Mountpoint: filepath.Join(dir, "used")},
 			{Name: "idle", Mountpoint: filepath.Join(dir, "idle")},
+			// A plugin's volume is not measured, even where it has data.
+			{Name: "plug", Driver: "someplugin", Mountpoint: filepath.Join(dir, "used")},
 		},
 	}
 	du, err := d.DiskUsage(context.Background())
@@ -68,7 +70,7 @@ func TestDiskUsage(t *testing.T) {
 		t.Errorf("container items %+v", cu.Items)
 	}
 	vu := du.VolumeUsage
-	if vu.TotalCount != 2 || vu.ActiveCount != 1 || vu.TotalSize != 150 || vu.Reclaimable != 0 {
+	if vu.TotalCount != 3 || vu.ActiveCount != 1 || vu.TotalSize != 150 || vu.Reclaimable != 0 {
 		t.Errorf("volumes %+v", vu)
 	}
 	if u := vu.Items[0].UsageData; u == nil || u.Size != 150 || u.RefCount != 1 {
@@ -76,6 +78,9 @@ func TestDiskUsage(t *testing.T) {
 	}
 	if u := vu.Items[1].UsageData; u == nil || u.Size != 0 || u.RefCount != 0 {
 		t.Errorf("volume idle %+v", u)
+	}
+	if u := vu.Items[2].UsageData; u == nil || u.Size != -1 || u.RefCount != 0 {
+		t.Errorf("plugin volume %+v", u)
 	}
 	if du.BuildCacheUsage == nil || du.BuildCacheUsage.TotalCount != 0 {
 		t.Errorf("build cache %+v", du.BuildCacheUsage)

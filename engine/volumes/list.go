@@ -39,6 +39,10 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 	if err != nil {
 		return nil, err
 	}
+	// The volumes plugins list without roost's record go through the
+	// same filters (they are never in use).
+	extra, mountpoints := s.pluginVolumes(ctx, recs)
+	recs = append(recs, extra...)
 	out := []*volume.Volume{}
 	for _, rec := range recs {
 		if !filtermatch.Any(filters["name"], func(n string) bool { return strings.Contains(rec.Name, n) }) ||
@@ -55,7 +59,11 @@ func (s *Service) List(ctx context.Context, filters map[string][]string) ([]*vol
 				continue
 			}
 		}
-		out = append(out, s.toAPI(rec))
+		v := s.toAPI(rec)
+		if mp := mountpoints[rec.Name]; mp != "" && rec.Driver != LocalDriver {
+			v.Mountpoint = mp
+		}
+		out = append(out, v)
 	}
 	return out, nil
 }
@@ -97,7 +105,7 @@ func (s *Service) Prune(ctx context.Context, filters map[string][]string) (*volu
 			continue
 		}
 		size := dirSize(filepath.Join(s.opts.Root, rec.Name))
-		if err := s.removeLocked(ctx, rec.Name); err != nil {
+		if err := s.removeLocked(ctx, rec, false); err != nil {
 			return nil, err
 		}
 		rep.VolumesDeleted = append(rep.VolumesDeleted, rec.Name)

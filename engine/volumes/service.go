@@ -22,7 +22,8 @@ import (
 	"github.com/roostd/roost/engine/store"
 )
 
-// LocalDriver is the only driver so far.
+// LocalDriver is the built-in driver; any other name is a volume plugin
+// (plugin.go).
 const LocalDriver = "local"
 
 // AnonymousLabel marks anonymous volumes, as dockerd ≥ 23 does.
@@ -50,6 +51,12 @@ type Options struct {
 	// Usage may be nil here and set later with SetContainerUsage, since
 	// the containers service is built after this one.
 	Usage ContainerUsage
+	// PluginSockDir holds the sockets of volume plugins (<name>.sock),
+	// PluginSpecDir their .spec and .json files: dockerd's
+	// /run/docker/plugins and /etc/docker/plugins for one user.
+	PluginSockDir, PluginSpecDir string
+	// PluginTimeout bounds each call to a plugin; zero is PluginTimeout.
+	PluginTimeout time.Duration
 }
 
 // Service is the volume half of the engine.
@@ -59,6 +66,12 @@ type Service struct {
 
 	mu    sync.Mutex // serialises create and remove of a name
 	usage ContainerUsage
+
+	mntMu  sync.Mutex // guards active
+	active map[string]*activeMount
+
+	plugMu  sync.Mutex // guards plugins
+	plugins map[string]*plugin
 }
 
 // New returns a Service storing volumes under opts.Root.
@@ -69,7 +82,13 @@ func New(opts Options) (*Service, error) {
 	if err := os.MkdirAll(opts.Root, 0o700); err != nil {
 		return nil, err
 	}
-	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage}, nil
+	if opts.PluginSockDir != "" {
+		if err := os.MkdirAll(opts.PluginSockDir, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	return &Service{opts: opts, store: opts.Store.Volumes(), usage: opts.Usage,
+		active: map[string]*activeMount{}, plugins: map[string]*plugin{}}, nil
 }
 
 // SetContainerUsage sets the source of container use of volumes.
@@ -81,14 +100,6 @@ func (s *Service) SetContainerUsage(u ContainerUsage) {
 
 var validName = regexp.MustCompile(`^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`)
 
-// checkDriver refuses drivers other than local, in dockerd's words.
-func checkDriver(driver string) error {
-	if driver == "" || driver == LocalDriver {
-		return nil
-	}
-	return errdefs.ErrNotFound.WithMessage(fmt.Sprintf("error looking up volume plugin %s: plugin %q not found", driver, driver))
-}
-
 // Create makes the volume name (a generated 64-hex name when empty; such
 // a volume is still not anonymous, as with dockerd ≥ 23: a default prune
 // keeps it). Creating an existing volume returns it, as dockerd does.
@@ -96,9 +107,10 @@ func (s *Service) Create(ctx context.Context, name, driver string, driverOpts, l
 	return s.create(ctx, name, driver, driverOpts, labels, false)
 }
 
-// CreateAnonymous makes a new anonymous volume for a container.
-func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
-	v, err := s.create(ctx, "", LocalDriver, nil, map[string]string{AnonymousLabel: ""}, true)
+// CreateAnonymous makes a new anonymous volume for a container, of the
+// driver named (local when empty) with its options.
+func (s *Service) CreateAnonymous(ctx context.Context, driver string, driverOpts map[string]string) (string, error) {
+	v, err := s.create(ctx, "", driver, driverOpts, map[string]string{AnonymousLabel: ""}, true)
 	if err != nil {
 		return "", err
 	}
@@ -106,8 +118,16 @@ func (s *Service) CreateAnonymous(ctx context.Context) (string, error) {
 }
 
 func (s *Service) create(ctx context.Context, name, driver string, driverOpts, labels map[string]string, anonymous bool) (*volume.Volume, error) {
-	if err := checkDriver(driver); err != nil {
-		return nil, err
+	explicit := driver != ""
+	if !explicit {
+		driver = LocalDriver
+	}
+	var p *plugin
+	if driver != LocalDriver {
+		var err error
+		if p, err = s.findPlugin(ctx, driver); err != nil {
+			return nil, err
+		}
 	}
 	if name == "" {
 		name = newName()
@@ -116,17 +136,28 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 			"create %s: %q includes invalid characters for a local volume name, only \"[a-zA-Z0-9][a-zA-Z0-9_.-]\" are allowed. If you intended to pass a host directory, use absolute path",
 			name, name))
 	}
-	if len(driverOpts) > 0 {
-		// The local driver's type/device/o options mount filesystems,
-		// which needs privileges roostd does not have in general.
-		return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: volume options of the local driver are not supported yet", name))
+	if p == nil {
+		if err := checkLocalOpts(driverOpts); err != nil {
+			return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("create %s: %v", name, err))
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if rec, err := s.store.Get(ctx, name); err == nil {
+		if explicit && rec.Driver != driver {
+			return nil, errdefs.ErrConflict.WithMessage(fmt.Sprintf("create %s: driver '%s' already has volume '%s': volume name must be unique", name, rec.Driver, name))
+		}
 		return s.toAPI(rec), nil
 	} else if !errdefs.IsNotFound(err) {
 		return nil, err
+	}
+	if p != nil {
+		// The plugin keeps the data; roost keeps the record and the
+		// directory its mountpoint is bound on while containers use it.
+		if err := p.create(ctx, name, driverOpts); err != nil {
+			s.pluginFailed(p, err)
+			return nil, errdefs.ErrUnknown.WithMessage(fmt.Sprintf("create %s: %v", name, err))
+		}
 	}
 	dir := s.dataDir(name)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -136,12 +167,12 @@ func (s *Service) create(ctx context.Context, name, driver string, driverOpts, l
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create %s: %w", name, err)
 	}
-	rec := &store.Volume{Name: name, Driver: LocalDriver, Created: time.Now().UTC(), Labels: labels, Options: driverOpts, Anonymous: anonymous}
+	rec := &store.Volume{Name: name, Driver: driver, Created: time.Now().UTC(), Labels: labels, Options: driverOpts, Anonymous: anonymous}
 	if err := s.store.Create(context.WithoutCancel(ctx), rec); err != nil {
 		os.RemoveAll(filepath.Join(s.opts.Root, name))
 		return nil, err
 	}
-	s.publish(name, events.ActionCreate)
+	s.publish(name, driver, events.ActionCreate)
 	return s.toAPI(rec), nil
 }
 
@@ -151,7 +182,13 @@ func (s *Service) Get(ctx context.Context, name string) (*volume.Volume, error) 
 	if err != nil {
 		return nil, err
 	}
-	return s.toAPI(rec), nil
+	v := s.toAPI(rec)
+	if rec.Driver != LocalDriver {
+		if err := s.pluginDetails(ctx, v); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 // Path returns the host directory of the volume's data (Mountpoint).
@@ -176,7 +213,8 @@ func (s *Service) IsAnonymous(ctx context.Context, name string) (bool, error) {
 func (s *Service) Remove(ctx context.Context, name string, force bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, err := s.store.Get(ctx, name); err != nil {
+	rec, err := s.store.Get(ctx, name)
+	if err != nil {
 		if force && errdefs.IsNotFound(err) {
 			return nil
 		}
@@ -189,17 +227,28 @@ func (s *Service) Remove(ctx context.Context, name string, force bool) error {
 	if len(users) > 0 {
 		return errdefs.ErrConflict.WithMessage(fmt.Sprintf("remove %s: volume is in use - %v", name, users))
 	}
-	return s.removeLocked(ctx, name)
+	return s.removeLocked(ctx, rec, force)
 }
 
-func (s *Service) removeLocked(ctx context.Context, name string) error {
+// removeLocked removes the volume of rec; with force, a plugin's error
+// does not keep the record (dockerd's purge on error).
+func (s *Service) removeLocked(ctx context.Context, rec *store.Volume, force bool) error {
+	name := rec.Name
+	if err := s.unmountIdle(ctx, name); err != nil {
+		return err
+	}
+	if rec.Driver != LocalDriver {
+		if err := s.pluginRemove(ctx, rec, force); err != nil {
+			return err
+		}
+	}
 	if err := os.RemoveAll(filepath.Join(s.opts.Root, name)); err != nil {
 		return fmt.Errorf("remove %s: %w", name, err)
 	}
 	if err := s.store.Delete(context.WithoutCancel(ctx), name); err != nil {
 		return err
 	}
-	s.publish(name, events.ActionDestroy)
+	s.publish(name, rec.Driver, events.ActionDestroy)
 	return nil
 }
 
@@ -216,6 +265,16 @@ func (s *Service) Mountpoint(name string) string {
 	return s.dataDir(name)
 }
 
+// Driver returns the driver of the volume name, "local" when there is
+// no such volume (it is gone with its record).
+func (s *Service) Driver(name string) string {
+	rec, err := s.store.Get(context.Background(), name)
+	if err != nil {
+		return LocalDriver
+	}
+	return rec.Driver
+}
+
 func (s *Service) dataDir(name string) string {
 	return filepath.Join(s.opts.Root, name, "_data")
 }
@@ -228,22 +287,26 @@ func (s *Service) toAPI(rec *store.Volume) *volume.Volume {
 	if len(opts) == 0 {
 		opts = nil
 	}
+	created := ""
+	if !rec.Created.IsZero() { // a plugin's volume roost did not create
+		created = rec.Created.Format(time.RFC3339)
+	}
 	return &volume.Volume{
 		Name:       rec.Name,
 		Driver:     rec.Driver,
 		Mountpoint: s.dataDir(rec.Name),
-		CreatedAt:  rec.Created.Format(time.RFC3339),
+		CreatedAt:  created,
 		Labels:     labels,
 		Options:    opts,
 		Scope:      "local",
 	}
 }
 
-func (s *Service) publish(name string, action events.Action) {
+func (s *Service) publish(name, driver string, action events.Action) {
 	if s.opts.Events == nil {
 		return
 	}
-	s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: name, Attributes: map[string]string{"driver": LocalDriver}})
+	s.opts.Events.Publish(events.VolumeEventType, action, events.Actor{ID: name, Attributes: map[string]string{"driver": driver}})
 }
 
 func newName() string {

@@ -79,7 +79,7 @@ func TestRemoveInUseListPrune(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	anon, err := s.CreateAnonymous(ctx)
+	anon, err := s.CreateAnonymous(ctx, "", nil)
 	if err != nil || len(anon) != 64 {
 		t.Fatalf("anonymous %q: %v", anon, err)
 	}
