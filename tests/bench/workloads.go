@@ -72,6 +72,7 @@ func allWorkloads() []workload {
 		{"api", hasAPI, apiWorkload},
 		{"build", hasAPI, buildWorkload},
 		{"pull", hasAPI, pullWorkload},
+		{"storage", hasAPI, storageWorkload},
 	}
 	ws = append(ws, networkWorkloads...)
 	return append(ws, workload{"start", func(e *engine) bool { return e.restart != nil }, startWorkload})
