@@ -87,5 +87,33 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatalf("docker run -p: %v", r)
 	}
 	waitHTTP(t, "http://127.0.0.1:28151/")
+
+	// Two users, two engines: neither reaches the other's socket or data,
+	// and a port one holds is "already allocated" for the other.
+	as := func(u *testUser, host string, args ...string) result {
+		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, harness.dockerCLI, append([]string{"-H", "unix://" + host}, args...)...)
+		cmd.Env = []string{"HOME=" + u.home, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+		out, err := cmd.CombinedOutput()
+		return result{Stdout: string(out), Err: err}
+	}
+	if r := as(u, harness.sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
+		t.Errorf("%s using %s's socket: %v", u.name, harness.user.name, r)
+	}
+	if r := as(harness.user, sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
+		t.Errorf("%s using %s's socket: %v", harness.user.name, u.name, r)
+	}
+	ls := exec.Command("ls", filepath.Join(harness.user.home, ".local/share/roost"))
+	ls.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	if out, err := ls.CombinedOutput(); err == nil {
+		t.Errorf("%s lists %s's data root: %s", u.name, harness.user.name, out)
+	}
+	removeOnCleanup(t, "single-taken")
+	if r := docker(t, "run", "-d", "--name", "single-taken", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err == nil ||
+		!strings.Contains(r.Stderr, "port is already allocated") {
+		t.Errorf("the shared engine publishing a port the other user's engine holds: %v", r)
+	}
 	dk("rm", "-f", "single-web")
 }
