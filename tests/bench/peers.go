@@ -43,8 +43,8 @@ type peer struct {
 	prepare func(p *peer) error
 	argv    func(p *peer) []string
 	// leftover tells a process that outlives the daemon by design (podman's
-	// pause process, which holds its user namespace); it is killed without
-	// counting as a problem.
+	// pause process, which holds its user namespace, and the conmons of its
+	// finished execs); it is killed without counting as a problem.
 	leftover func(proc) bool
 	version  func() string
 
@@ -138,7 +138,11 @@ func podmanPeer(b *bench) *peer {
 		argv: func(p *peer) []string {
 			return []string{lookPeer("podman"), "system", "service", "--time=0", "unix://" + p.sock}
 		},
-		leftover: func(pr proc) bool { return pr.comm == "podman pause" },
+		// conmon of a finished `docker exec` waits --exit-delay (300 s)
+		// before it exits, by podman's design.
+		leftover: func(pr proc) bool {
+			return pr.comm == "podman pause" || (pr.comm == "conmon" && strings.Contains(pr.cmdline, "--exec-attach"))
+		},
 		version: func() string {
 			return strings.Join([]string{
 				oneLine(peerOutput("podman", "--version")),
