@@ -182,6 +182,32 @@ func (h *testHost) run(ctx context.Context, args ...string) ([]byte, error) {
 	return cmd.CombinedOutput()
 }
 
+// serveHTTP serves an index.html holding token on the test host's port
+// 8000 until the test ends.
+func (h *testHost) serveHTTP(t *testing.T, token string) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte(token+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := exec.CommandContext(ctx, sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
+	if err := srv.Start(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); _ = srv.Wait() })
+}
+
+// fetchFromTestHost runs a container (with the extra run flags) that gets
+// the test host's page, retrying briefly while the server starts.
+func fetchFromTestHost(t *testing.T, runFlags ...string) result {
+	t.Helper()
+	args := append(append([]string{"run", "--rm"}, runFlags...), "busybox", "sh", "-c",
+		"for i in 1 2 3 4 5; do timeout 5 wget -qO- http://"+testHostAddr+":8000/ && exit 0; sleep 1; done; exit 1")
+	return docker(t, args...)
+}
+
 // TestPublishedPortKeepsSourceAddress: a client on another host reaches a
 // published port, and the server in the container sees the client's own
 // address, not the namespace's or a gateway's.
@@ -209,23 +235,11 @@ func TestPublishedPortKeepsSourceAddress(t *testing.T) {
 // a host outside the engine's namespace (through slirp4netns), and so does
 // one on a user-defined network.
 func TestContainerReachesOutside(t *testing.T) {
-	h := newTestHost(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("outside-token\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := exec.CommandContext(ctx, sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = srv.Wait() })
+	newTestHost(t).serveHTTP(t, "outside-token")
 	t.Cleanup(func() { docker(t, "network", "rm", "nets-outside") })
 	dockerOK(t, "network", "create", "nets-outside")
 	for _, netw := range []string{"bridge", "nets-outside"} {
-		r := docker(t, "run", "--rm", "--network", netw, "busybox", "sh", "-c",
-			"for i in 1 2 3 4 5; do timeout 5 wget -qO- http://"+testHostAddr+":8000/ && exit 0; sleep 1; done; exit 1")
-		if r.Err != nil || !strings.Contains(r.Stdout, "outside-token") {
+		if r := fetchFromTestHost(t, "--network", netw); r.Err != nil || !strings.Contains(r.Stdout, "outside-token") {
 			t.Fatalf("--network %s: %v", netw, r)
 		}
 	}
@@ -358,20 +372,8 @@ func TestPastaOutbound(t *testing.T) {
 	if os.Geteuid() != 0 {
 		return
 	}
-	h := newTestHost(t)
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "index.html"), []byte("pasta-token\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := exec.CommandContext(ctx, sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cancel(); _ = srv.Wait() })
-	r := docker(t, "run", "--rm", "busybox", "sh", "-c",
-		"for i in 1 2 3 4 5; do timeout 5 wget -qO- http://"+testHostAddr+":8000/ && exit 0; sleep 1; done; exit 1")
-	if r.Err != nil || !strings.Contains(r.Stdout, "pasta-token") {
+	newTestHost(t).serveHTTP(t, "pasta-token")
+	if r := fetchFromTestHost(t); r.Err != nil || !strings.Contains(r.Stdout, "pasta-token") {
 		t.Fatalf("a container reaching a host outside through pasta: %v", r)
 	}
 }
