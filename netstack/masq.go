@@ -11,21 +11,19 @@ import (
 // namespace leave with the namespace's own address, the only one
 // slirp4netns answers. Idempotent.
 func Masquerade(netNS, subnet, bridge string) error {
-	rule := []string{"POSTROUTING", "-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}
 	return InNetNS(netNS, func() error {
-		if iptables("-t", "nat", "-C", rule...) == nil {
+		if masqRule("-C", subnet, bridge) == nil {
 			return nil
 		}
-		return iptables("-t", "nat", "-A", rule...)
+		return masqRule("-A", subnet, bridge)
 	})
 }
 
 // Unmasquerade removes the rule Masquerade added, if it is there.
 func Unmasquerade(netNS, subnet, bridge string) error {
-	rule := []string{"POSTROUTING", "-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}
 	return InNetNS(netNS, func() error {
-		for iptables("-t", "nat", "-C", rule...) == nil {
-			if err := iptables("-t", "nat", "-D", rule...); err != nil {
+		for masqRule("-C", subnet, bridge) == nil {
+			if err := masqRule("-D", subnet, bridge); err != nil {
 				return err
 			}
 		}
@@ -33,8 +31,9 @@ func Unmasquerade(netNS, subnet, bridge string) error {
 	})
 }
 
-func iptables(flag1, table, op string, rule ...string) error {
-	args := append([]string{"-w", flag1, table, op}, rule...)
+// masqRule checks (-C), appends (-A) or deletes (-D) a network's rule.
+func masqRule(op, subnet, bridge string) error {
+	args := []string{"-w", "-t", "nat", op, "POSTROUTING", "-s", subnet, "!", "-o", bridge, "-j", "MASQUERADE"}
 	out, err := exec.Command("iptables", args...).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("iptables %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))

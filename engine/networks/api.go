@@ -166,15 +166,11 @@ func (s *Service) Inspect(ctx context.Context, ref string) (*network.Inspect, er
 		return nil, err
 	}
 	out := &network.Inspect{Network: s.apiNetwork(n), Containers: map[string]network.EndpointResource{}}
-	for cid, eps := range s.eps {
-		for _, ep := range eps {
-			if ep.net.ID == n.ID {
-				out.Containers[cid] = network.EndpointResource{
-					Name: ep.rec.ContainerName, EndpointID: ep.rec.EndpointID,
-					MacAddress:  network.HardwareAddr(macFor(ep.rec.Addr)),
-					IPv4Address: prefixOf(ep.rec.Addr, n.Subnet),
-				}
-			}
+	for _, ep := range s.endpointsOn(n.ID) {
+		out.Containers[ep.rec.ContainerID] = network.EndpointResource{
+			Name: ep.rec.ContainerName, EndpointID: ep.rec.EndpointID,
+			MacAddress:  network.HardwareAddr(macFor(ep.rec.Addr)),
+			IPv4Address: prefixOf(ep.rec.Addr, n.Subnet),
 		}
 	}
 	return out, nil
@@ -264,14 +260,20 @@ func (s *Service) matcher(filters map[string][]string) (func(*store.Network) boo
 
 // inUse tells whether a container is on n. s.mu is held.
 func (s *Service) inUse(n *store.Network) bool {
+	return len(s.endpointsOn(n.ID)) > 0
+}
+
+// endpointsOn lists the endpoints on the network with id. s.mu is held.
+func (s *Service) endpointsOn(id string) []*endpoint {
+	var out []*endpoint
 	for _, eps := range s.eps {
 		for _, ep := range eps {
-			if ep.net.ID == n.ID {
-				return true
+			if ep.net.ID == id {
+				out = append(out, ep)
 			}
 		}
 	}
-	return false
+	return out
 }
 
 // Remove deletes a user-defined network no running container is on.
@@ -290,12 +292,8 @@ func (s *Service) removeLocked(ctx context.Context, n *store.Network) error {
 		return errdefs.ErrPermissionDenied.WithMessage(fmt.Sprintf("%s is a pre-defined network and cannot be removed", n.Name))
 	}
 	var users []string
-	for _, eps := range s.eps {
-		for _, ep := range eps {
-			if ep.net.ID == n.ID {
-				users = append(users, fmt.Sprintf("name:%q id:%q", ep.rec.ContainerName, ep.rec.ContainerID[:12]))
-			}
-		}
+	for _, ep := range s.endpointsOn(n.ID) {
+		users = append(users, fmt.Sprintf("name:%q id:%q", ep.rec.ContainerName, ep.rec.ContainerID[:12]))
 	}
 	if len(users) > 0 {
 		slices.Sort(users)

@@ -270,11 +270,9 @@ func (s *Service) lookupFunc(id string) netstack.LookupFunc {
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		var out []netip.Addr
-		for _, eps := range s.eps {
-			for _, ep := range eps {
-				if ep.net.ID == id && slices.ContainsFunc(ep.rec.DNSNames, func(n string) bool { return strings.EqualFold(n, name) }) {
-					out = append(out, ep.rec.Addr)
-				}
+		for _, ep := range s.endpointsOn(id) {
+			if slices.ContainsFunc(ep.rec.DNSNames, func(n string) bool { return strings.EqualFold(n, name) }) {
+				out = append(out, ep.rec.Addr)
 			}
 		}
 		return out, len(out) > 0

@@ -111,27 +111,9 @@ func pickHostPort(r portReq) (int, error) {
 		return freePort(r.proto, "")
 	}
 	for p := r.hostLo; p <= r.hostHi; p++ {
-		if portFree(r.proto, p) {
+		if _, err := probePort(r.proto, net.JoinHostPort("", strconv.Itoa(p))); err == nil {
 			return p, nil
 		}
 	}
 	return 0, fmt.Errorf("Bind for 0.0.0.0:%d failed: %w", r.hostLo, netstack.ErrPortAllocated)
-}
-
-func portFree(proto string, port int) bool {
-	addr := net.JoinHostPort("", strconv.Itoa(port))
-	if proto == "udp" {
-		c, err := net.ListenPacket("udp", addr)
-		if err != nil {
-			return false
-		}
-		c.Close()
-		return true
-	}
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		return false
-	}
-	l.Close()
-	return true
 }

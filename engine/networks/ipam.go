@@ -58,12 +58,8 @@ func (s *Service) overlaps(p netip.Prefix) bool {
 // lowest free one of the network's range otherwise. s.mu is held.
 func (s *Service) allocate(n *store.Network, want netip.Addr) (netip.Addr, error) {
 	used := map[netip.Addr]bool{n.Gateway: true}
-	for _, eps := range s.eps {
-		for _, ep := range eps {
-			if ep.net.ID == n.ID {
-				used[ep.rec.Addr] = true
-			}
-		}
+	for _, ep := range s.endpointsOn(n.ID) {
+		used[ep.rec.Addr] = true
 	}
 	if want.IsValid() {
 		if !n.UserSubnet {

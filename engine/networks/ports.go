@@ -179,7 +179,12 @@ func (s *Service) forward(ctx context.Context, ep *endpoint, r portReq) (hostPor
 
 // freePort asks the kernel for a port nobody uses on the host.
 func freePort(proto, hostIP string) (int, error) {
-	addr := net.JoinHostPort(hostIP, "0")
+	return probePort(proto, net.JoinHostPort(hostIP, "0"))
+}
+
+// probePort listens on addr for a moment and returns the port it got: it
+// fails when the port is taken.
+func probePort(proto, addr string) (int, error) {
 	if proto == "udp" {
 		c, err := net.ListenPacket("udp", addr)
 		if err != nil {
