@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/containerd/errdefs"
@@ -54,8 +55,8 @@ func portSummaries(cfg *container.Config, ns *container.NetworkSettings) []conta
 	for p, bs := range ns.Ports {
 		seen[p] = true
 		for _, b := range bs {
-			port, _ := parseUint16(b.HostPort)
-			out = append(out, container.PortSummary{IP: b.HostIP, PrivatePort: p.Num(), PublicPort: port, Type: string(p.Proto())})
+			port, _ := strconv.ParseUint(b.HostPort, 10, 16)
+			out = append(out, container.PortSummary{IP: b.HostIP, PrivatePort: p.Num(), PublicPort: uint16(port), Type: string(p.Proto())})
 		}
 	}
 	for p := range cfg.ExposedPorts {
@@ -70,17 +71,6 @@ func portSummaries(cfg *container.Config, ns *container.NetworkSettings) []conta
 		return strings.Compare(a.IP.String(), b.IP.String())
 	})
 	return out
-}
-
-func parseUint16(s string) (uint16, bool) {
-	var n uint16
-	for _, c := range s {
-		if c < '0' || c > '9' || n > 6553 {
-			return 0, false
-		}
-		n = n*10 + uint16(c-'0')
-	}
-	return n, s != ""
 }
 
 // NetworkTarget resolves a container for network connect and disconnect:

@@ -81,24 +81,27 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		return s.startFailed(ctx, c, fmt.Errorf("opening the container's FIFOs: %w", err))
 	}
 	netReq := NetworkRequest{ID: c.id, Name: rec.Name, Config: rec.Config, HostConfig: rec.HostConfig, Networking: rec.NetworkingConfig}
+	// undoPrepare releases what Prepare set up when the start fails before
+	// the task exists (after that, r.netCleanup does).
+	undoPrepare := func() {
+		if usesNetworker(rec.HostConfig) {
+			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+		}
+	}
 	if usesNetworker(rec.HostConfig) {
 		if err := s.opts.Network.Prepare(ctx, netReq); err != nil {
-			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+			undoPrepare()
 			return s.startFailed(ctx, c, err)
 		}
 	}
 	if err := s.mountVolumes(ctx, c); err != nil {
-		if usesNetworker(rec.HostConfig) {
-			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
-		}
+		undoPrepare()
 		return s.startFailed(ctx, c, err)
 	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
 		s.unmountVolumes(ctx, c)
-		if usesNetworker(rec.HostConfig) {
-			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
-		}
+		undoPrepare()
 		return s.startFailed(ctx, c, fmt.Errorf("failed to create task for container: %s", err))
 	}
 	r := &run{task: task, io: dio, outputDone: make(chan struct{}), exited: make(chan struct{}), netCleanup: func() error { return nil }}

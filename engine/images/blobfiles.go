@@ -28,7 +28,7 @@ func (b blobFiles) ReaderAt(ctx context.Context, desc ocispec.Descriptor) (conte
 		f, err := os.Open(filepath.Join(b.root, "blobs", desc.Digest.Algorithm().String(), desc.Digest.Encoded()))
 		if err == nil {
 			if fi, err := f.Stat(); err == nil && fi.Size() == desc.Size {
-				return fileReaderAt{f}, nil
+				return fileReaderAt{File: f, size: fi.Size()}, nil
 			}
 			f.Close()
 		}
@@ -36,12 +36,9 @@ func (b blobFiles) ReaderAt(ctx context.Context, desc ocispec.Descriptor) (conte
 	return b.store.ReaderAt(ctx, desc)
 }
 
-type fileReaderAt struct{ *os.File }
-
-func (f fileReaderAt) Size() int64 {
-	fi, err := f.Stat()
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
+type fileReaderAt struct {
+	*os.File
+	size int64
 }
+
+func (f fileReaderAt) Size() int64 { return f.size }
