@@ -138,19 +138,9 @@ const (
 func (p Paths) OutboundFile() string { return filepath.Join(p.StateDir, "outbound") }
 
 // Outbound is the outbound driver of the running keeper.
-func (p Paths) Outbound() string {
-	if b, err := os.ReadFile(p.OutboundFile()); err == nil && len(b) > 0 {
-		return strings.TrimSpace(string(b))
-	}
-	return OutboundSlirp4netns
-}
+func (p Paths) Outbound() string { return fileOr(p.OutboundFile(), OutboundSlirp4netns) }
 
-func keeperOutbound() string {
-	if d := os.Getenv(outboundEnv); d != "" {
-		return d
-	}
-	return OutboundSlirp4netns
-}
+func keeperOutbound() string { return envOr(outboundEnv, OutboundSlirp4netns) }
 
 // Port drivers: RootlessKit's builtin one (fast, keeps the client's
 // address) and slirp4netns' own port forwarding.
@@ -164,27 +154,29 @@ const (
 func (p Paths) PortDriverFile() string { return filepath.Join(p.StateDir, "port-driver") }
 
 // PortDriver is the port driver of the running keeper.
-func (p Paths) PortDriver() string {
-	if b, err := os.ReadFile(p.PortDriverFile()); err == nil && len(b) > 0 {
-		return strings.TrimSpace(string(b))
+func (p Paths) PortDriver() string { return fileOr(p.PortDriverFile(), PortDriverBuiltin) }
+
+func keeperPortDriver() string { return envOr(portDriverEnv, PortDriverBuiltin) }
+
+// envOr is the environment variable key, or def when it is unset.
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
 	}
-	return PortDriverBuiltin
+	return def
 }
 
-func keeperPortDriver() string {
-	if d := os.Getenv(portDriverEnv); d != "" {
-		return d
+// fileOr is the trimmed content of a setting the keeper recorded at path,
+// or def when there is none.
+func fileOr(path, def string) string {
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return strings.TrimSpace(string(b))
 	}
-	return PortDriverBuiltin
+	return def
 }
 
 // KeeperLogLevel is the log level roostd asked the keeper for.
-func KeeperLogLevel() string {
-	if l := os.Getenv(logLevelEnv); l != "" {
-		return l
-	}
-	return "info"
-}
+func KeeperLogLevel() string { return envOr(logLevelEnv, "info") }
 
 // KeeperDataRoot is the data directory roostd resolved for the keeper.
 func KeeperDataRoot() string { return os.Getenv(dataRootEnv) }

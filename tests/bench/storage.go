@@ -13,21 +13,11 @@ import (
 // and in a named volume, next to the same on a host directory (the
 // limit). The read follows the write, so it mostly measures the page
 // cache: no engine can drop it rootless.
-const (
-	storageMiB, quickStorageMiB = 1024, 256
-	hostDirEngine               = "host dir (floor)"
-)
-
-func (b *bench) storageMiB() int {
-	if b.sizes.iperfRounds < fullSizes.iperfRounds {
-		return quickStorageMiB
-	}
-	return storageMiB
-}
+const hostDirEngine = "host dir (floor)"
 
 // storageWorkload measures one engine; on roost it also measures the host.
 func storageWorkload(b *bench, e *engine) []row {
-	mib := b.storageMiB()
+	mib := b.sizes.storageMiB
 	var rows []row
 	if e.name == roostEngine {
 		rows = append(rows, hostStorageRows(b, mib)...)
@@ -48,7 +38,7 @@ func storageWorkload(b *bench, e *engine) []row {
 		w := row{workload: "write, " + place.label, engine: e.name, unit: unitMBps}
 		r := row{workload: "read, " + place.label, engine: e.name, unit: unitMBps}
 		file := filepath.Join(place.dir, "bench.bin")
-		for range b.storageRounds() {
+		for range b.sizes.storageRounds {
 			d, err := b.docker(e, "exec", name, "dd", "if=/dev/zero", "of="+file, "bs=1M", fmt.Sprintf("count=%d", mib), "conv=fsync")
 			if err != nil {
 				w.err = err
@@ -67,13 +57,6 @@ func storageWorkload(b *bench, e *engine) []row {
 	return rows
 }
 
-func (b *bench) storageRounds() int {
-	if b.sizes.iperfRounds < fullSizes.iperfRounds {
-		return 2
-	}
-	return 3
-}
-
 // hostStorageRows are the same dd runs (busybox's, as in the containers)
 // on a directory of the host, under
 // the bench's temporary dir; the rows carry both workloads' names so the
@@ -83,7 +66,7 @@ func hostStorageRows(b *bench, mib int) []row {
 	r := row{workload: "read, container rootfs", engine: hostDirEngine, unit: unitMBps}
 	file := filepath.Join(b.tmp, "storage-bench.bin")
 	defer os.Remove(file)
-	for range b.storageRounds() {
+	for range b.sizes.storageRounds {
 		start := time.Now()
 		if out, err := exec.CommandContext(b.ctx, "busybox", "dd", "if=/dev/zero", "of="+file, "bs=1M", fmt.Sprintf("count=%d", mib), "conv=fsync").CombinedOutput(); err != nil {
 			w.err = fmt.Errorf("dd: %v: %s", err, out)

@@ -116,11 +116,12 @@ type sizes struct {
 	apiWindows                             int
 	apiWindow                              time.Duration
 	iperfRounds, iperfSeconds              int // the network rows' iperf3 runs
+	storageMiB, storageRounds              int // the storage rows' dd runs
 }
 
 var (
-	fullSizes  = sizes{startRuns: 5, idleSamples: 5, parallelRounds: 5, leakRuns: 100, psCounts: []int{0, 100, 1000}, apiWindows: 5, apiWindow: time.Second, iperfRounds: 3, iperfSeconds: 3}
-	quickSizes = sizes{startRuns: 3, idleSamples: 3, parallelRounds: 2, leakRuns: 30, psCounts: []int{0, 100, 1000}, apiWindows: 3, apiWindow: 500 * time.Millisecond, iperfRounds: 2, iperfSeconds: 2}
+	fullSizes  = sizes{startRuns: 5, idleSamples: 5, parallelRounds: 5, leakRuns: 100, psCounts: []int{0, 100, 1000}, apiWindows: 5, apiWindow: time.Second, iperfRounds: 3, iperfSeconds: 3, storageMiB: 1024, storageRounds: 3}
+	quickSizes = sizes{startRuns: 3, idleSamples: 3, parallelRounds: 2, leakRuns: 30, psCounts: []int{0, 100, 1000}, apiWindows: 3, apiWindow: 500 * time.Millisecond, iperfRounds: 2, iperfSeconds: 2, storageMiB: 256, storageRounds: 2}
 )
 
 // runWorkload times `docker run --rm busybox true`, or the engine's own

@@ -27,37 +27,8 @@ func TestSocketActivation(t *testing.T) {
 		t.Skip("systemd-socket-activate is not installed (Debian package systemd)")
 	}
 	u := harness.user
-	dir, err := os.MkdirTemp(harness.tmp, "activation-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, home := filepath.Join(dir, "run"), filepath.Join(dir, "home")
-	for _, d := range []string{dir, run, home} {
-		if err := os.MkdirAll(d, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		if !u.self {
-			if err := os.Chown(d, u.uid, u.gid); err != nil {
-				t.Fatal(err)
-			}
-		}
-	}
-	t.Cleanup(func() {
-		if err := removeTree(dir); err != nil {
-			t.Errorf("removing %s: %v", dir, err)
-		}
-	})
+	run, home, env := privateEnv(t, "activation-")
 	sock := filepath.Join(run, "act.sock")
-
-	env := []string{
-		"HOME=" + home,
-		"USER=" + u.name,
-		"LOGNAME=" + u.name,
-		"XDG_RUNTIME_DIR=" + run,
-		"XDG_DATA_HOME=" + filepath.Join(home, ".local/share"),
-		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
-		"PATH=" + harness.binDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
-	}
 	// systemd-socket-activate passes on only the variables named with -E.
 	args := []string{"-l", sock, "--fdname=docker"}
 	for _, kv := range env {
@@ -68,7 +39,7 @@ func TestSocketActivation(t *testing.T) {
 	cmd := exec.Command(activate, args...)
 	cmd.Env = env
 	cmd.Dir = home
-	logf, err := os.Create(filepath.Join(dir, "roostd.log"))
+	logf, err := os.Create(filepath.Join(filepath.Dir(run), "roostd.log"))
 	if err != nil {
 		t.Fatal(err)
 	}
