@@ -354,3 +354,38 @@ func TestIdleTimeoutInvalid(t *testing.T) {
 		}
 	}
 }
+
+// TestFailedStartStopsItsKeeper: a roostd that started the namespace and
+// containerd and then cannot serve (here: its socket's directory would be
+// inside a file) exits with the error and stops them, so a failed start
+// leaves nothing in memory.
+func TestFailedStartStopsItsKeeper(t *testing.T) {
+	needRoostd(t)
+	run, home, env := privateEnv(t, "failstart-")
+	file := filepath.Join(run, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(file, "docker.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(harness.binDir, "roostd"), "-H", "unix://"+sock)
+	cmd.Env, cmd.Dir = env, home
+	cmd.SysProcAttr = harness.user.sysProcAttr()
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mkdir "+file+": not a directory") {
+		t.Fatalf("roostd -H unix://%s: %v, want an error naming the socket's directory\n%s", sock, err, out)
+	}
+	// The keeper was started (its log exists) and is gone again.
+	if _, err := os.Stat(filepath.Join(run, "roost", "keeper.log")); err != nil {
+		t.Errorf("the keeper never started, so the test shows nothing: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(markedProcs(run)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := markedProcs(run); len(left) > 0 {
+		t.Errorf("%d processes of the failed start are left:\n%s", len(left), procList(left))
+	}
+}
