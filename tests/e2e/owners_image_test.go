@@ -284,3 +284,57 @@ func TestImageOwners(t *testing.T) {
 	dk := func(args ...string) result { return docker(t, args...) }
 	checkImageOwners(t, dk, "imageowners", env["REGISTRY"], squashed)
 }
+
+// checkSingleIDBuild: on a single-ID engine a build without RUN works,
+// and one with RUN fails with the reason and the fix rather than BuildKit's
+// runc error. prefix names the images.
+func checkSingleIDBuild(t *testing.T, dk func(args ...string) result, prefix string) {
+	t.Helper()
+	copyCtx, runCtx := t.TempDir(), t.TempDir()
+	for _, d := range []string{copyCtx, runCtx} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		filepath.Join(copyCtx, "Dockerfile"): "FROM busybox\nCOPY greeting /greeting\n",
+		filepath.Join(copyCtx, "greeting"):   "built without subordinate IDs\n",
+		filepath.Join(runCtx, "Dockerfile"):  "FROM busybox\nRUN echo never > /ran\n",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	image := prefix + "-build:copy"
+	t.Cleanup(func() { dk("rmi", "-f", image) })
+	if r := dk("build", "-t", image, copyCtx); r.Err != nil {
+		t.Fatalf("docker build without RUN: %v", r)
+	}
+	if r := dk("run", "--rm", image, "cat", "/greeting"); r.Err != nil || r.Stdout != "built without subordinate IDs\n" {
+		t.Errorf("running the built image: %v", r)
+	}
+	r := dk("build", "-t", prefix+"-build:run", runCtx)
+	if r.Err == nil {
+		dk("rmi", "-f", prefix+"-build:run")
+		t.Fatalf("docker build with RUN succeeded on a single-ID engine: %v", r)
+	}
+	if !strings.Contains(r.Stderr, "RUN echo never > /ran: builds need subordinate IDs") || strings.Contains(r.Stderr, "runc") {
+		t.Errorf("docker build with RUN: want the reason and the fix, not runc's error: %v", r)
+	}
+}
+
+// TestSingleIDBuild runs checkSingleIDBuild against a daemon under test
+// (E2E_DOCKER_HOST) that is in single-ID mode; the harness's own daemon
+// has subordinate IDs, and TestSingleIDMode runs the check on an engine
+// of its own.
+func TestSingleIDBuild(t *testing.T) {
+	r := docker(t, "info", "--format", "{{json .Labels}}")
+	if r.Err != nil {
+		t.Fatalf("docker info: %v", r)
+	}
+	if !strings.Contains(r.Stdout, "io.roost.userns=single-id") {
+		t.Skip("the daemon under test maps subordinate IDs; TestSingleIDMode checks a single-ID engine")
+	}
+	checkSingleIDBuild(t, func(args ...string) result { return docker(t, args...) }, "singleidbuild")
+}

@@ -19,7 +19,7 @@ const singleIDUser = "roostnosubid"
 // only their own ID is mapped, docker info says so, a container runs (as
 // root; with a TTY too) and publishes a port, and images whose files belong
 // to other IDs are loaded, pulled and imported with those files squashed
-// to root.
+// to root; a build works until a RUN step, which fails with the reason.
 func TestSingleIDMode(t *testing.T) {
 	needRoostd(t)
 	if os.Geteuid() != 0 {
@@ -97,6 +97,8 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkImageOwners(t, dk, "singleid", env["REGISTRY"], true)
+	// Builds: without RUN they work; with RUN they fail with the reason.
+	checkSingleIDBuild(t, dk, "singleid")
 
 	// Two users, two engines: neither reaches the other's socket or data,
 	// and a port one holds is "already allocated" for the other.
