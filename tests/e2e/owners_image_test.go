@@ -194,8 +194,8 @@ func writeOwnersRootfs(path string) error {
 // owners through dk and checks what a container sees: with squashed, every
 // file is root's (a single-ID engine); otherwise the owners are kept. In
 // both the files can be read and run, and the deletions of a later layer
-// hold. prefix names the images; registry is host:port of the test
-// registry.
+// hold. prefix (lower-case letters) names the images; registry is
+// host:port of the test registry.
 func checkImageOwners(t *testing.T, dk func(args ...string) result, prefix, registry string, squashed bool) {
 	t.Helper()
 	dir := t.TempDir()
@@ -234,8 +234,10 @@ func checkImageOwners(t *testing.T, dk func(args ...string) result, prefix, regi
 	check("docker load", loaded)
 
 	// Pushed and pulled back after removing it, the layers are unpacked
-	// again by the pull.
-	remote := registry + "/" + prefix + "-owners:pulled"
+	// again by the pull. The repository's name has letters and slashes
+	// only: a later push of busybox by another script may say "Mounted
+	// from" it, which that script matches with [a-z/]+.
+	remote := registry + "/" + prefix + "/owners:pulled"
 	t.Cleanup(func() { dk("rmi", "-f", remote) })
 	if r := dk("tag", loaded, remote); r.Err != nil {
 		t.Fatalf("docker tag: %v", r)
