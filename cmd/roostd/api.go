@@ -67,7 +67,7 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 			outbound = rootless.OutboundSlirp4netns
 		}
 		if rootless.SingleID() {
-			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files owned by other IDs cannot be unpacked (docs/hpc.md)", os.Getenv("USER"))
+			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); files owned by other IDs in images are squashed to root when unpacked (docs/hpc.md)", os.Getenv("USER"))
 		}
 		systemd.Status("starting the user namespace and containerd")
 		childPID, started, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)

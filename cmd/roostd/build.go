@@ -36,6 +36,8 @@ func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger)
 		StateDir:          p.StateDir,
 		DataDir:           p.DataDir,
 	})
-	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build")})
+	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build"),
+		// BuildKit cannot run RUN steps with one ID mapped; say so.
+		SingleID: rootless.MappedIDs() == 1})
 	return builds{svc: svc, daemon: d}, nil
 }

@@ -16,8 +16,10 @@ import (
 const singleIDUser = "roostnosubid"
 
 // TestSingleIDMode: a user without subordinate IDs still gets an engine:
-// only their own ID is mapped, docker info says so, and a container runs
-// (as root; with a TTY too) and publishes a port.
+// only their own ID is mapped, docker info says so, a container runs (as
+// root; with a TTY too) and publishes a port, and images whose files belong
+// to other IDs are loaded, pulled and imported with those files squashed
+// to root; a build works until a RUN step, which fails with the reason.
 func TestSingleIDMode(t *testing.T) {
 	needRoostd(t)
 	if os.Geteuid() != 0 {
@@ -87,6 +89,16 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatalf("docker run -p: %v", r)
 	}
 	waitHTTP(t, "http://127.0.0.1:28151/")
+
+	// Images with files of other owners: squashed to root, for load, pull
+	// and import.
+	env, err := registryEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImageOwners(t, dk, "singleid", env["REGISTRY"], true)
+	// Builds: without RUN they work; with RUN they fail with the reason.
+	checkSingleIDBuild(t, dk, "singleid")
 
 	// Two users, two engines: neither reaches the other's socket or data,
 	// and a port one holds is "already allocated" for the other.

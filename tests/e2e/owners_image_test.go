@@ -1,0 +1,342 @@
+package e2e
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roostd/roost/tests/busybox/busyboximg"
+)
+
+// An image whose layers hold files of other owners than root, as most
+// images from a registry do: what a single-ID engine squashes to root and
+// an engine with subordinate IDs keeps.
+//
+// Layer 2 adds /owned (1000:1000) with a script of 1000:1000, a 0600 file
+// of nobody (65534:65534), a setuid file of 1000, a file that layer 3
+// deletes and a directory layer 3 makes opaque; layer 3 removes them with
+// a whiteout and an opaque marker, so that extraction through the
+// snapshotter's mount is checked to keep overlayfs' deletions.
+
+type tarEntry struct {
+	name     string
+	typ      byte
+	mode     int64
+	uid, gid int
+	data     string
+}
+
+var ownersLayer = []tarEntry{
+	{name: "owned/", typ: tar.TypeDir, mode: 0o755, uid: 1000, gid: 1000},
+	{name: "owned/script.sh", typ: tar.TypeReg, mode: 0o755, uid: 1000, gid: 1000, data: "#!/bin/sh\necho script ran\n"},
+	{name: "owned/nobody", typ: tar.TypeReg, mode: 0o600, uid: 65534, gid: 65534, data: "nobody's secret\n"},
+	{name: "owned/suid", typ: tar.TypeReg, mode: 0o4755, uid: 1000, gid: 1000, data: "#!/bin/sh\n"},
+	{name: "owned/gone", typ: tar.TypeReg, mode: 0o644, uid: 1000, gid: 1000, data: "deleted by the next layer\n"},
+	{name: "opq/", typ: tar.TypeDir, mode: 0o755, uid: 1000, gid: 1000},
+	{name: "opq/old", typ: tar.TypeReg, mode: 0o644, uid: 1000, gid: 1000, data: "hidden by the next layer\n"},
+}
+
+var deletionsLayer = []tarEntry{
+	{name: "owned/", typ: tar.TypeDir, mode: 0o755, uid: 1000, gid: 1000},
+	{name: "owned/.wh.gone", typ: tar.TypeReg, mode: 0o644},
+	{name: "opq/", typ: tar.TypeDir, mode: 0o755, uid: 1000, gid: 1000},
+	{name: "opq/.wh..wh..opq", typ: tar.TypeReg, mode: 0o644},
+	{name: "opq/new", typ: tar.TypeReg, mode: 0o644, uid: 65534, gid: 65534, data: "new\n"},
+}
+
+// writeTarEntries writes entries to tw with a fixed time.
+func writeTarEntries(tw *tar.Writer, entries []tarEntry) error {
+	for _, e := range entries {
+		h := &tar.Header{Name: e.name, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid,
+			Size: int64(len(e.data)), ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.WriteString(tw, e.data); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func tarOf(entries []tarEntry) ([]byte, error) {
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	if err := writeTarEntries(tw, entries); err != nil {
+		return nil, err
+	}
+	err := tw.Close()
+	return buf.Bytes(), err
+}
+
+func sha256Hex(b []byte) string {
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:])
+}
+
+// writeOwnersArchive writes the three-layer image (busybox, owners,
+// deletions) as a `docker save` archive of Docker's format, tagged tag;
+// the owners layer is gzip-compressed, as most registry layers are.
+func writeOwnersArchive(path, tag string) error {
+	base, err := busyboximg.Layer()
+	if err != nil {
+		return err
+	}
+	owners, err := tarOf(ownersLayer)
+	if err != nil {
+		return err
+	}
+	deletions, err := tarOf(deletionsLayer)
+	if err != nil {
+		return err
+	}
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	if _, err := zw.Write(owners); err != nil {
+		return err
+	}
+	if err := zw.Close(); err != nil {
+		return err
+	}
+	layers := [][]byte{base, owners, deletions}
+	blobs := [][]byte{base, gz.Bytes(), deletions}
+	var diffIDs, layerPaths []string
+	files := map[string][]byte{}
+	for i, l := range layers {
+		diffIDs = append(diffIDs, "sha256:"+sha256Hex(l))
+		p := sha256Hex(blobs[i]) + "/layer.tar"
+		layerPaths = append(layerPaths, p)
+		files[p] = blobs[i]
+	}
+	cfg, err := json.Marshal(map[string]any{
+		"architecture": runtime.GOARCH,
+		"os":           "linux",
+		"created":      "2023-11-14T22:13:20Z",
+		"config":       map[string]any{"Env": []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}, "Cmd": []string{"sh"}},
+		"rootfs":       map[string]any{"type": "layers", "diff_ids": diffIDs},
+	})
+	if err != nil {
+		return err
+	}
+	cfgPath := sha256Hex(cfg) + ".json"
+	files[cfgPath] = cfg
+	manifest, err := json.Marshal([]map[string]any{{"Config": cfgPath, "RepoTags": []string{tag}, "Layers": layerPaths}})
+	if err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	for _, name := range append(layerPaths, cfgPath) {
+		if err := tw.WriteHeader(&tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(files[name]))}); err != nil {
+			return err
+		}
+		if _, err := tw.Write(files[name]); err != nil {
+			return err
+		}
+	}
+	if err := tw.WriteHeader(&tar.Header{Name: "manifest.json", Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(manifest))}); err != nil {
+		return err
+	}
+	if _, err := tw.Write(manifest); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
+}
+
+// writeOwnersRootfs writes a root filesystem for `docker import`: busybox
+// and the owners layer's files in one tar.
+func writeOwnersRootfs(path string) error {
+	var buf bytes.Buffer
+	if err := busyboximg.WriteRootfs(&buf); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	tw := tar.NewWriter(&out)
+	tr := tar.NewReader(&buf)
+	for {
+		h, err := tr.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if err := tw.WriteHeader(h); err != nil {
+			return err
+		}
+		if _, err := io.Copy(tw, tr); err != nil {
+			return err
+		}
+	}
+	if err := writeTarEntries(tw, ownersLayer[:4]); err != nil {
+		return err
+	}
+	if err := tw.Close(); err != nil {
+		return err
+	}
+	return os.WriteFile(path, out.Bytes(), 0o644)
+}
+
+// checkImageOwners loads, pulls and imports images with files of other
+// owners through dk and checks what a container sees: with squashed, every
+// file is root's (a single-ID engine); otherwise the owners are kept. In
+// both the files can be read and run, and the deletions of a later layer
+// hold. prefix (lower-case letters) names the images; registry is
+// host:port of the test registry.
+func checkImageOwners(t *testing.T, dk func(args ...string) result, prefix, registry string, squashed bool) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	archive, rootfs := filepath.Join(dir, "owners.tar"), filepath.Join(dir, "owners-rootfs.tar")
+	if err := writeOwnersArchive(archive, prefix+"-owners:loaded"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOwnersRootfs(rootfs); err != nil {
+		t.Fatal(err)
+	}
+	want := "1000:1000 65534:65534 1000:1000 65534:65534"
+	if squashed {
+		want = "0:0 0:0 0:0 0:0"
+	}
+	check := func(what, image string) {
+		t.Helper()
+		r := dk("run", "--rm", image, "stat", "-c", "%u:%g", "/owned/script.sh", "/owned/nobody", "/owned", "/opq/new")
+		if got := strings.Join(strings.Fields(r.Stdout), " "); r.Err != nil || got != want {
+			t.Errorf("%s: owners in the container: got %q, want %q (%v)", what, got, want, r)
+		}
+		r = dk("run", "--rm", image, "sh", "-c", "cat /owned/nobody; /owned/script.sh; stat -c %A /owned/suid; ls /opq; ls /owned")
+		wantOut := "nobody's secret\nscript ran\n-rwsr-xr-x\nnew\nnobody\nscript.sh\nsuid\n"
+		if r.Err != nil || r.Stdout != wantOut {
+			t.Errorf("%s: reading, running and the deletions of layer 3: got %q, want %q (%v)", what, r.Stdout, wantOut, r)
+		}
+	}
+
+	loaded := prefix + "-owners:loaded"
+	t.Cleanup(func() { dk("rmi", "-f", loaded) })
+	if r := dk("load", "-i", archive); r.Err != nil || !strings.Contains(r.Stdout, "Loaded image: "+loaded) {
+		t.Fatalf("docker load: %v", r)
+	}
+	check("docker load", loaded)
+
+	// Pushed and pulled back after removing it, the layers are unpacked
+	// again by the pull. The repository's name has letters and slashes
+	// only: a later push of busybox by another script may say "Mounted
+	// from" it, which that script matches with [a-z/]+.
+	remote := registry + "/" + prefix + "/owners:pulled"
+	t.Cleanup(func() { dk("rmi", "-f", remote) })
+	if r := dk("tag", loaded, remote); r.Err != nil {
+		t.Fatalf("docker tag: %v", r)
+	}
+	if r := dk("push", remote); r.Err != nil {
+		t.Fatalf("docker push: %v", r)
+	}
+	if r := dk("rmi", "-f", loaded, remote); r.Err != nil {
+		t.Fatalf("docker rmi: %v", r)
+	}
+	if r := dk("pull", remote); r.Err != nil {
+		t.Fatalf("docker pull: %v", r)
+	}
+	check("docker pull", remote)
+
+	imported := prefix + "-owners:imported"
+	t.Cleanup(func() { dk("rmi", "-f", imported) })
+	if r := dk("import", rootfs, imported); r.Err != nil {
+		t.Fatalf("docker import: %v", r)
+	}
+	want = "1000:1000 65534:65534 1000:1000"
+	if squashed {
+		want = "0:0 0:0 0:0"
+	}
+	r := dk("run", "--rm", imported, "sh", "-c", "stat -c %u:%g /owned/script.sh /owned/nobody /owned && cat /owned/nobody && /owned/script.sh")
+	wantOut := strings.ReplaceAll(want, " ", "\n") + "\nnobody's secret\nscript ran\n"
+	if r.Err != nil || r.Stdout != wantOut {
+		t.Errorf("docker import: got %q, want %q (%v)", r.Stdout, wantOut, r)
+	}
+}
+
+// TestImageOwners: files of other owners in an image's layers keep their
+// owners on an engine with subordinate IDs (and are squashed to root on a
+// single-ID engine, whichever the daemon under test is; TestSingleIDMode
+// checks a single-ID engine as well).
+func TestImageOwners(t *testing.T) {
+	env, err := registryEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := docker(t, "info", "--format", "{{json .Labels}}")
+	if r.Err != nil {
+		t.Fatalf("docker info: %v", r)
+	}
+	squashed := strings.Contains(r.Stdout, "io.roost.userns=single-id")
+	dk := func(args ...string) result { return docker(t, args...) }
+	checkImageOwners(t, dk, "imageowners", env["REGISTRY"], squashed)
+}
+
+// checkSingleIDBuild: on a single-ID engine a build without RUN works,
+// and one with RUN fails with the reason and the fix rather than BuildKit's
+// runc error. prefix names the images.
+func checkSingleIDBuild(t *testing.T, dk func(args ...string) result, prefix string) {
+	t.Helper()
+	copyCtx, runCtx := t.TempDir(), t.TempDir()
+	for _, d := range []string{copyCtx, runCtx} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	files := map[string]string{
+		filepath.Join(copyCtx, "Dockerfile"): "FROM busybox\nCOPY greeting /greeting\n",
+		filepath.Join(copyCtx, "greeting"):   "built without subordinate IDs\n",
+		filepath.Join(runCtx, "Dockerfile"):  "FROM busybox\nRUN echo never > /ran\n",
+	}
+	for name, data := range files {
+		if err := os.WriteFile(name, []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	image := prefix + "-build:copy"
+	t.Cleanup(func() { dk("rmi", "-f", image) })
+	if r := dk("build", "-t", image, copyCtx); r.Err != nil {
+		t.Fatalf("docker build without RUN: %v", r)
+	}
+	if r := dk("run", "--rm", image, "cat", "/greeting"); r.Err != nil || r.Stdout != "built without subordinate IDs\n" {
+		t.Errorf("running the built image: %v", r)
+	}
+	r := dk("build", "-t", prefix+"-build:run", runCtx)
+	if r.Err == nil {
+		dk("rmi", "-f", prefix+"-build:run")
+		t.Fatalf("docker build with RUN succeeded on a single-ID engine: %v", r)
+	}
+	if !strings.Contains(r.Stderr, "RUN echo never > /ran: builds need subordinate IDs") || strings.Contains(r.Stderr, "runc") {
+		t.Errorf("docker build with RUN: want the reason and the fix, not runc's error: %v", r)
+	}
+}
+
+// TestSingleIDBuild runs checkSingleIDBuild against a daemon under test
+// (E2E_DOCKER_HOST) that is in single-ID mode; the harness's own daemon
+// has subordinate IDs, and TestSingleIDMode runs the check on an engine
+// of its own.
+func TestSingleIDBuild(t *testing.T) {
+	r := docker(t, "info", "--format", "{{json .Labels}}")
+	if r.Err != nil {
+		t.Fatalf("docker info: %v", r)
+	}
+	if !strings.Contains(r.Stdout, "io.roost.userns=single-id") {
+		t.Skip("the daemon under test maps subordinate IDs; TestSingleIDMode checks a single-ID engine")
+	}
+	checkSingleIDBuild(t, func(args ...string) result { return docker(t, args...) }, "singleidbuild")
+}
