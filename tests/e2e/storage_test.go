@@ -103,6 +103,27 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	t.Run("volumes", func(t *testing.T) {
 		runScripts(t, "volumes", "volmounts", "volopts")
 	})
+
+	// A full stop and start on fuse-overlayfs (its mounts go with the
+	// namespace): a container's writes and a named volume's data are
+	// still there.
+	removeOnCleanup(t, "fuse-keep")
+	t.Cleanup(func() { docker(t, "volume", "rm", "-f", "fuse-keep") })
+	keep := []string{"start", "-a", "fuse-keep"}
+	dockerOK(t, "create", "--name", "fuse-keep", "-v", "fuse-keep:/v", "busybox", "sh", "-c",
+		"cat /kept /v/kept 2>/dev/null || { echo root > /kept && echo vol > /v/kept; }")
+	if out := dockerOK(t, keep...); out != "" {
+		t.Fatalf("first run printed %q, want nothing", out)
+	}
+	if err := stopSharedDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	if err := startDaemonArgs("--storage-driver", "fuse-overlayfs"); err != nil {
+		t.Fatal(err)
+	}
+	if out := dockerOK(t, keep...); out != "root\nvol" {
+		t.Errorf("after a restart of roostd on fuse-overlayfs the container printed %q, want its root's and its volume's files", out)
+	}
 }
 
 // runScripts runs the named scripts of testdata against the shared daemon
