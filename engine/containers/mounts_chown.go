@@ -18,6 +18,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -91,10 +92,22 @@ func inRanges(rs []idRange, id uint32) bool {
 	return false
 }
 
+// chownGuard is what :U must leave alone besides protectedDirs: the home
+// directory, and the engine's own directories (data and state), which
+// it must neither give away nor reach through a parent.
+type chownGuard struct {
+	home       string
+	engineDirs []string
+}
+
+func (s *Service) chownGuard() chownGuard {
+	return chownGuard{home: os.Getenv("HOME"), engineDirs: []string{s.opts.DataDir, s.opts.StateDir}}
+}
+
 // chownSources returns the host paths of hc's :U mounts, and refuses
 // (400, at create and again at start) a user the namespace does not map
-// and a source that is a system or home directory.
-func chownSources(hc *container.HostConfig, vp volumePath, u specs.User, maps idMaps, home string) ([]string, error) {
+// and a source :U must leave alone (chownGuard).
+func chownSources(hc *container.HostConfig, vp volumePath, u specs.User, maps idMaps, g chownGuard) ([]string, error) {
 	ms, err := parseMounts(hc)
 	if err != nil {
 		return nil, err
@@ -114,8 +127,8 @@ func chownSources(hc *container.HostConfig, vp volumePath, u specs.User, maps id
 		}
 		switch m.typ {
 		case mount.TypeBind:
-			if dir, bad := protectedSource(m.source, home); bad {
-				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': :U will not chown %s, a system or home directory: bind a directory under it", spec, dir))
+			if err := g.check(m.source); err != nil {
+				return nil, errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("invalid volume specification: '%s': %v", spec, err))
 			}
 			out = append(out, m.source)
 		case mount.TypeVolume:
@@ -128,19 +141,40 @@ func chownSources(hc *container.HostConfig, vp volumePath, u specs.User, maps id
 	return out, nil
 }
 
-// protectedSource tells whether src, symlinks resolved, is one of
-// protectedDirs or home, and returns the directory it is.
-func protectedSource(src, home string) (string, bool) {
+// check refuses src, symlinks resolved, when it is one of protectedDirs
+// or the home directory, or when it holds or lies inside the engine's
+// directories.
+func (g chownGuard) check(src string) error {
 	real, err := filepath.EvalSymlinks(src)
 	if err != nil {
 		real = filepath.Clean(src)
 	}
-	for _, d := range append(protectedDirs, filepath.Clean(home)) {
-		if d != "." && real == d {
-			return d, true
+	for _, d := range append(slices.Clone(protectedDirs), g.home) {
+		if d != "" && real == filepath.Clean(d) {
+			return fmt.Errorf(":U will not chown %s, a system or home directory: bind a directory under it", real)
 		}
 	}
-	return "", false
+	for _, d := range g.engineDirs {
+		if d == "" {
+			continue
+		}
+		rd := d
+		if r, err := filepath.EvalSymlinks(d); err == nil {
+			rd = r
+		}
+		if inDir(real, rd) || inDir(rd, real) {
+			// The names the user knows: inside roost's namespace /run is
+			// a copy with another real path.
+			return fmt.Errorf(":U will not chown %s: it holds or is part of the engine's own files in %s", filepath.Clean(src), d)
+		}
+	}
+	return nil
+}
+
+// inDir tells whether p is dir or below it (lexically).
+func inDir(p, dir string) bool {
+	rel, err := filepath.Rel(dir, p)
+	return err == nil && filepath.IsLocal(rel)
 }
 
 // hasChownMount tells whether hc has a :U mount, without I/O.
@@ -158,7 +192,7 @@ func hasChownMount(hc *container.HostConfig) bool {
 // once oci.WithUser has resolved the container's user in its image.
 func (s *Service) withChownCheck(hc *container.HostConfig) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
-		_, err := chownSources(hc, s.volumePath(), sp.Process.User, readIDMaps(), os.Getenv("HOME"))
+		_, err := chownSources(hc, s.volumePath(), sp.Process.User, readIDMaps(), s.chownGuard())
 		if err != nil {
 			return chownRefusal{err}
 		}
@@ -184,7 +218,7 @@ func (s *Service) chownMounts(ctx context.Context, c *ctr, cc client.Container) 
 		return fmt.Errorf("reading the container's spec: %w", err)
 	}
 	u := sp.Process.User
-	srcs, err := chownSources(hc, s.volumePath(), u, readIDMaps(), os.Getenv("HOME"))
+	srcs, err := chownSources(hc, s.volumePath(), u, readIDMaps(), s.chownGuard())
 	if err != nil {
 		return err
 	}

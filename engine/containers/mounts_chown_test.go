@@ -45,6 +45,8 @@ func TestChownSourcesRefused(t *testing.T) {
 	if err := os.Symlink("/etc", link); err != nil {
 		t.Fatal(err)
 	}
+	data, state := filepath.Join(home, ".local", "share", "roost"), filepath.Join(t.TempDir(), "run", "roost")
+	guard := chownGuard{home: home, engineDirs: []string{data, state}}
 	full := idMaps{uids: []idRange{{0, 65537}}, gids: []idRange{{0, 65537}}}
 	single := idMaps{uids: []idRange{{0, 1}}, gids: []idRange{{0, 1}}, single: true}
 	user := specs.User{UID: 1000, GID: 1000}
@@ -64,9 +66,13 @@ func TestChownSourcesRefused(t *testing.T) {
 		{"system dir", "/usr:/d:U", full, user, "invalid volume specification: '/usr:/d:U': :U will not chown /usr, a system or home directory"},
 		{"home", home + ":/d:U", full, user, "will not chown " + home},
 		{"symlink to /etc", link + ":/d:U", full, user, "will not chown /etc,"},
+		{"the engine's data", data + ":/d:U", full, user, "will not chown " + data + ": it holds or is part of the engine's own files in " + data},
+		{"inside the engine's state", filepath.Join(state, "x") + ":/d:U", full, user, "is part of the engine's own files in " + state},
+		{"a parent of the engine's data", filepath.Dir(data) + ":/d:U", full, user, "it holds or is part of"},
+		{"beside the engine's data", filepath.Join(filepath.Dir(data), "other") + ":/d:U", full, user, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := chownSources(&container.HostConfig{Binds: []string{tc.bind}}, nil, tc.user, tc.maps, home)
+			_, err := chownSources(&container.HostConfig{Binds: []string{tc.bind}}, nil, tc.user, tc.maps, guard)
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatalf("refused: %v", err)
