@@ -75,6 +75,7 @@ func TestBindMountChownU(t *testing.T) {
 	for _, tc := range []struct{ args, want string }{
 		{"--user 70000:70000 -v " + src + ":/d:U", "invalid volume specification: '" + src + ":/d:U': cannot chown the source to the container's user 70000:70000: the engine's user namespace does not map it"},
 		{"--user 1000 -v /usr:/d:U", "invalid volume specification: '/usr:/d:U': :U will not chown /usr, a system or home directory"},
+		{"--user 1000 -v " + filepath.Join(harness.user.home, ".local") + ":/d:U", "it holds or is part of the engine's own files in"},
 		{"-v " + src + ":/d:u", "invalid mode: u"},
 	} {
 		args := append(append([]string{"create"}, strings.Fields(tc.args)...), "busybox", "true")
