@@ -98,6 +98,11 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		undoPrepare()
 		return s.startFailed(ctx, c, err)
 	}
+	if err := s.chownMounts(ctx, c, cc); err != nil {
+		s.unmountVolumes(ctx, c)
+		undoPrepare()
+		return s.startFailed(ctx, c, err)
+	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
 		s.unmountVolumes(ctx, c)

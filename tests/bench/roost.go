@@ -47,6 +47,8 @@ type roostd struct {
 	// stateExisted tells whether stateDir was there before the bench, so
 	// that the bench removes only what it made.
 	stateExisted bool
+	// args are roostd's flags at the next start (see storageDriver).
+	args []string
 }
 
 func newRoostd(b *bench) *roostd {
@@ -59,7 +61,7 @@ func newRoostd(b *bench) *roostd {
 
 // engine describes roostd to the workloads.
 func (r *roostd) engine() *engine {
-	return &engine{
+	e := &engine{
 		name:       "roost",
 		dockerHost: "unix://" + r.sock,
 		setUp:      r.setUp,
@@ -68,6 +70,8 @@ func (r *roostd) engine() *engine {
 		procs:      r.procs,
 		roles:      r.roles,
 	}
+	e.storageDriver = r.storageDriver
+	return e
 }
 
 // roles names roostd's processes from its pid files.
@@ -120,7 +124,7 @@ func (r *roostd) start() (time.Duration, error) {
 	b := r.b
 	r.started = true
 	fmt.Fprintf(b.log, "=== bench: starting %s/roostd at %s\n", b.binDir, time.Now().Format(time.RFC3339Nano))
-	cmd := b.acct.command(context.Background(), b.binDir, filepath.Join(b.binDir, "roostd"))
+	cmd := b.acct.command(context.Background(), b.binDir, filepath.Join(b.binDir, "roostd"), r.args...)
 	cmd.Stdout, cmd.Stderr = b.log, b.log
 	// If the bench dies, roostd is told to shut down rather than left behind.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
@@ -227,6 +231,18 @@ func (r *roostd) restart() (time.Duration, error) {
 		r.b.problemf("%s", p)
 	}
 	return r.start()
+}
+
+// storageDriver restarts roostd with --storage-driver driver, or without
+// the flag for "". Data is kept: the image is in the content store that
+// both snapshotters share, and is unpacked into the new one at first use.
+func (r *roostd) storageDriver(driver string) error {
+	r.args = nil
+	if driver != "" {
+		r.args = []string{"--storage-driver", driver}
+	}
+	_, err := r.restart()
+	return err
 }
 
 // tearDown stops roostd and removes the state the bench made.

@@ -34,6 +34,10 @@ type engine struct {
 	runTrue func(ctx context.Context, warmup, n int) ([]time.Duration, error)
 	// version describes a peer's binaries for the report.
 	version func() string
+	// storageDriver restarts the engine with another storage driver ("" for
+	// its default), for the storage rows of each snapshotter; nil for
+	// engines measured on one only.
+	storageDriver func(driver string) error
 
 	// driver is the storage driver `docker info` named, for the report.
 	driver string

@@ -85,6 +85,14 @@ func TestSingleIDMode(t *testing.T) {
 	if r := dk("run", "--rm", "-t", "busybox", "true"); r.Err != nil {
 		t.Fatalf("docker run -t: %v", r)
 	}
+	// :U can give a volume to root, the one user mapped, and to no other.
+	if r := dk("run", "--rm", "-v", "single-chown:/d:U", "busybox", "touch", "/d/x"); r.Err != nil {
+		t.Errorf("docker run -v single-chown:/d:U: %v", r)
+	}
+	if r := dk("run", "--rm", "--user", "1000:1000", "-v", "single-chown:/d:U", "busybox", "true"); r.Err == nil ||
+		!strings.Contains(r.Stderr, "container's user 1000:1000: the engine's user namespace does not map it (single-ID mode maps root only") {
+		t.Errorf("docker run --user 1000:1000 -v single-chown:/d:U: %v, want the single-ID refusal", r)
+	}
 	if r := dk("run", "-d", "--name", "single-web", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err != nil {
 		t.Fatalf("docker run -p: %v", r)
 	}
