@@ -325,18 +325,3 @@ func checkSingleIDBuild(t *testing.T, dk func(args ...string) result, prefix str
 		t.Errorf("docker build with RUN: want the reason and the fix, not runc's error: %v", r)
 	}
 }
-
-// TestSingleIDBuild runs checkSingleIDBuild against a daemon under test
-// (E2E_DOCKER_HOST) that is in single-ID mode; the harness's own daemon
-// has subordinate IDs, and TestSingleIDMode runs the check on an engine
-// of its own.
-func TestSingleIDBuild(t *testing.T) {
-	r := docker(t, "info", "--format", "{{json .Labels}}")
-	if r.Err != nil {
-		t.Fatalf("docker info: %v", r)
-	}
-	if !strings.Contains(r.Stdout, "io.roost.userns=single-id") {
-		t.Skip("the daemon under test maps subordinate IDs; TestSingleIDMode checks a single-ID engine")
-	}
-	checkSingleIDBuild(t, func(args ...string) result { return docker(t, args...) }, "singleidbuild")
-}
