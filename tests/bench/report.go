@@ -292,9 +292,9 @@ func (rep *report) markdown() []byte {
 			role := p.role
 			if role == "" {
 				// slirp4netns, say, which has no pid file.
-				role = filepath.Base(strings.Fields(p.cmdline + " ?")[0])
+				role = filepath.Base(strings.Fields(p.Cmdline + " ?")[0])
 			}
-			fmt.Fprintf(&b, "| %d | %s | %.1f MiB | %.1f MiB | `%s` |\n", p.pid, role, float64(p.rssKB)/1024, float64(p.pssKB)/1024, truncate(p.cmdline, 80))
+			fmt.Fprintf(&b, "| %d | %s | %.1f MiB | %.1f MiB | `%s` |\n", p.PID, role, float64(p.RSSKB)/1024, float64(p.pssKB)/1024, truncate(p.Cmdline, 80))
 		}
 	}
 	if len(rep.problems) > 0 {

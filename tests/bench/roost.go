@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 const (
@@ -54,8 +56,8 @@ type roostd struct {
 func newRoostd(b *bench) *roostd {
 	return &roostd{
 		b:        b,
-		sock:     filepath.Join(b.acct.runtimeDir, "docker.sock"),
-		stateDir: filepath.Join(b.acct.runtimeDir, "roost"),
+		sock:     filepath.Join(b.acct.RuntimeDir, "docker.sock"),
+		stateDir: filepath.Join(b.acct.RuntimeDir, "roost"),
 	}
 }
 
@@ -99,10 +101,10 @@ func (r *roostd) setUp() error {
 	if a.switched {
 		if busy := r.userProcs(); len(busy) > 0 {
 			if !r.b.killLeftovers {
-				return fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", a.name, len(busy), procList(busy))
+				return fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", a.Name, len(busy), testenv.List(busy))
 			}
-			left := killAll(r.userProcs, 0)
-			r.b.problemf("killed %d processes of %s left by an earlier run:\n%s", len(left), a.name, procList(left))
+			left := testenv.KillAll(r.userProcs, 0)
+			r.b.problemf("killed %d processes of %s left by an earlier run:\n%s", len(left), a.Name, testenv.List(left))
 		}
 		if err := r.removeState(); err != nil {
 			return fmt.Errorf("removing the state of an earlier run: %w", err)
@@ -219,8 +221,8 @@ func (r *roostd) stop() []string {
 	} else if r.cmd != nil && r.exitErr != nil {
 		problems = append(problems, fmt.Sprintf("roostd had already exited: %v", r.exitErr))
 	}
-	if left := killAll(r.procs, lingerTimeout); len(left) > 0 {
-		problems = append(problems, fmt.Sprintf("%d processes outlived roostd and were killed with SIGKILL:\n%s", len(left), procList(left)))
+	if left := testenv.KillAll(r.procs, lingerTimeout); len(left) > 0 {
+		problems = append(problems, fmt.Sprintf("%d processes outlived roostd and were killed with SIGKILL:\n%s", len(left), testenv.List(left)))
 	}
 	return problems
 }
@@ -254,9 +256,9 @@ func (r *roostd) tearDown() []string {
 	if r.b.acct.switched {
 		// Someone else uses the account meanwhile: their state stays.
 		if others := r.userProcs(); len(others) > 0 {
-			problems = append(problems, fmt.Sprintf("%d processes of %s that the bench did not start run now (another e2e or bench run?); they and the state in %s are left alone:\n%s", len(others), r.b.acct.name, r.b.acct.runtimeDir, procList(others)))
+			problems = append(problems, fmt.Sprintf("%d processes of %s that the bench did not start run now (another e2e or bench run?); they and the state in %s are left alone:\n%s", len(others), r.b.acct.Name, r.b.acct.RuntimeDir, testenv.List(others)))
 		} else if err := r.removeState(); err != nil {
-			problems = append(problems, fmt.Sprintf("removing the state of %s: %v", r.b.acct.name, err))
+			problems = append(problems, fmt.Sprintf("removing the state of %s: %v", r.b.acct.Name, err))
 		}
 	} else if !r.stateExisted {
 		_ = os.RemoveAll(r.stateDir)
@@ -272,32 +274,32 @@ func (r *roostd) tearDown() []string {
 // the caller, or with another run on the same account, nothing else counts.
 func (r *roostd) procs() []proc {
 	self := os.Getpid()
-	return allProcs(func(p proc) bool {
-		return r.b.acct.owns(p) && p.pid != self &&
-			((r.userNS != "" && p.userNS == r.userNS) ||
-				(r.keeperSession != 0 && p.session == r.keeperSession) ||
-				(r.cmd != nil && p.pid == r.cmd.Process.Pid))
+	return testenv.Procs(func(p proc) bool {
+		return r.b.acct.owns(p) && p.PID != self &&
+			((r.userNS != "" && p.UserNS == r.userNS) ||
+				(r.keeperSession != 0 && p.Session == r.keeperSession) ||
+				(r.cmd != nil && p.PID == r.cmd.Process.Pid))
 	})
 }
 
 // userProcs lists every process of the account and its subordinate uids.
 func (r *roostd) userProcs() []proc {
-	return allProcs(r.b.acct.owns)
+	return testenv.Procs(r.b.acct.owns)
 }
 
 // removeState deletes the dedicated user's runtime state and data, so that
 // the next start begins from nothing. The account stays.
 func (r *roostd) removeState() error {
 	a := r.b.acct
-	entries, err := os.ReadDir(a.runtimeDir)
+	entries, err := os.ReadDir(a.RuntimeDir)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	var errs []error
 	for _, e := range entries {
-		errs = append(errs, os.RemoveAll(filepath.Join(a.runtimeDir, e.Name())))
+		errs = append(errs, os.RemoveAll(filepath.Join(a.RuntimeDir, e.Name())))
 	}
-	errs = append(errs, os.RemoveAll(filepath.Join(a.home, ".local/share/roost")))
+	errs = append(errs, os.RemoveAll(filepath.Join(a.Home, ".local/share/roost")))
 	return errors.Join(errs...)
 }
 
@@ -311,7 +313,7 @@ func readPIDFile(path string) int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	if p, ok := readProc(pid); !ok || p.state == "Z" {
+	if p, ok := testenv.ReadProc(pid); !ok || p.State == "Z" {
 		return 0
 	}
 	return pid

@@ -448,12 +448,12 @@ func idleRows(b *bench, e *engine, label string) []row {
 		}
 		last = last[:0]
 		for _, p := range procs {
-			pssKB, err := pssKB(p.pid)
+			pssKB, err := pssKB(p.PID)
 			if err != nil && pss.err == nil {
 				pss.err = fmt.Errorf("reading the PSS of %s: %w", p, err)
 			}
-			p := idleProc{proc: p, pssKB: pssKB, role: roles[p.pid]}
-			rssKB += p.rssKB
+			p := idleProc{proc: p, pssKB: pssKB, role: roles[p.PID]}
+			rssKB += p.RSSKB
 			pssSum += p.pssKB
 			last = append(last, p)
 		}

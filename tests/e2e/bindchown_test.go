@@ -49,15 +49,15 @@ func TestBindMountChownU(t *testing.T) {
 		t.Errorf("second start:\n%s\nwant\n%s", got, want)
 	}
 
-	sub := uint32(harness.user.subStart + 1000 - 1)
+	sub := uint32(harness.user.SubStart + 1000 - 1)
 	for _, p := range []string{"", "sub", "sub/old", "new", "hostlink", "ctrlink"} {
 		if uid, gid := lowner(t, filepath.Join(src, p)); uid != sub || gid != sub {
 			t.Errorf("%s on the host: owner %d:%d, want the subordinate ID %d:%d", filepath.Join(src, p), uid, gid, sub, sub)
 		}
 	}
 	// The link out of the tree was not followed.
-	if uid, _ := lowner(t, filepath.Join(out, "f")); uid != uint32(harness.user.uid) {
-		t.Errorf("%s, a symlink's target outside the source: owner %d, want %d (unchanged)", filepath.Join(out, "f"), uid, harness.user.uid)
+	if uid, _ := lowner(t, filepath.Join(out, "f")); uid != uint32(harness.user.UID) {
+		t.Errorf("%s, a symlink's target outside the source: owner %d, want %d (unchanged)", filepath.Join(out, "f"), uid, harness.user.UID)
 	}
 
 	// A named volume, for a user the image's /etc/passwd names.
@@ -68,14 +68,14 @@ func TestBindMountChownU(t *testing.T) {
 	}
 	// Root of the container is you on the host: :U gives the files back.
 	dockerOK(t, "run", "--rm", "-v", src+":/d:U", "busybox", "true")
-	if uid, _ := lowner(t, filepath.Join(src, "sub", "old")); uid != uint32(harness.user.uid) {
-		t.Errorf("after :U as root: owner %d, want %d", uid, harness.user.uid)
+	if uid, _ := lowner(t, filepath.Join(src, "sub", "old")); uid != uint32(harness.user.UID) {
+		t.Errorf("after :U as root: owner %d, want %d", uid, harness.user.UID)
 	}
 
 	for _, tc := range []struct{ args, want string }{
 		{"--user 70000:70000 -v " + src + ":/d:U", "invalid volume specification: '" + src + ":/d:U': cannot chown the source to the container's user 70000:70000: the engine's user namespace does not map it"},
 		{"--user 1000 -v /usr:/d:U", "invalid volume specification: '/usr:/d:U': :U will not chown /usr, a system or home directory"},
-		{"--user 1000 -v " + filepath.Join(harness.user.home, ".local") + ":/d:U", "it holds or is part of the engine's own files in"},
+		{"--user 1000 -v " + filepath.Join(harness.user.Home, ".local") + ":/d:U", "it holds or is part of the engine's own files in"},
 		{"-v " + src + ":/d:u", "invalid mode: u"},
 	} {
 		args := append(append([]string{"create"}, strings.Fields(tc.args)...), "busybox", "true")

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +39,7 @@ func privateEnv(t *testing.T, prefix string) (run, home string, env []string) {
 			t.Fatal(err)
 		}
 		if !u.self {
-			if err := os.Chown(d, u.uid, u.gid); err != nil {
+			if err := os.Chown(d, u.UID, u.GID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -50,8 +52,8 @@ func privateEnv(t *testing.T, prefix string) (run, home string, env []string) {
 	})
 	env = []string{
 		"HOME=" + home,
-		"USER=" + u.name,
-		"LOGNAME=" + u.name,
+		"USER=" + u.Name,
+		"LOGNAME=" + u.Name,
 		"XDG_RUNTIME_DIR=" + run,
 		"XDG_DATA_HOME=" + filepath.Join(home, ".local/share"),
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
@@ -225,7 +227,7 @@ func TestIdleExitSocketActivation(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d processes of the engine are left:\n%s", when, len(left), procList(left))
+				t.Fatalf("%s: %d processes of the engine are left:\n%s", when, len(left), testenv.List(left))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -302,8 +304,8 @@ func TestIdleExitWithoutActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !harness.user.self {
-		_ = os.Chown(filepath.Join(home, ".config"), harness.user.uid, harness.user.gid)
-		_ = os.Chown(cfgDir, harness.user.uid, harness.user.gid)
+		_ = os.Chown(filepath.Join(home, ".config"), harness.user.UID, harness.user.GID)
+		_ = os.Chown(cfgDir, harness.user.UID, harness.user.GID)
 	}
 	var log bytes.Buffer
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"))
@@ -330,7 +332,7 @@ func TestIdleExitWithoutActivation(t *testing.T) {
 		t.Errorf("roostd's log does not say why it exited:\n%s", log.String())
 	}
 	if left := markedProcs(run); len(left) > 0 {
-		t.Errorf("%d processes of the engine outlived the idle exit:\n%s", len(left), procList(left))
+		t.Errorf("%d processes of the engine outlived the idle exit:\n%s", len(left), testenv.List(left))
 	}
 }
 
@@ -386,6 +388,6 @@ func TestFailedStartStopsItsKeeper(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if left := markedProcs(run); len(left) > 0 {
-		t.Errorf("%d processes of the failed start are left:\n%s", len(left), procList(left))
+		t.Errorf("%d processes of the failed start are left:\n%s", len(left), testenv.List(left))
 	}
 }

@@ -87,7 +87,7 @@ func TestJournaldRealJournal(t *testing.T) {
 	// becomes the user, as a login would: roostd and its keeper see the
 	// private journal at the usual paths.
 	cmd := exec.Command("nsenter", "-t", strconv.Itoa(ns.Process.Pid), "-m", "--",
-		"setpriv", "--reuid="+u.name, "--regid="+strconv.Itoa(u.gid), "--init-groups",
+		"setpriv", "--reuid="+u.Name, "--regid="+strconv.Itoa(u.GID), "--init-groups",
 		filepath.Join(harness.binDir, "roostd"))
 	cmd.Env, cmd.Dir = env, home
 	cmd.Stdout, cmd.Stderr = &log, &log
@@ -153,7 +153,7 @@ func TestJournaldRealJournal(t *testing.T) {
 			"SYSLOG_IDENTIFIER": "journald-real/busybox",
 			"IMAGE_NAME":        "busybox",
 			"TEAM":              "blue",
-			"_UID":              strconv.Itoa(u.uid),
+			"_UID":              strconv.Itoa(u.UID),
 		} {
 			if got, _ := e[field].(string); got != want {
 				t.Errorf("entry %q: %s=%q, want %q", msg, field, got, want)

@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // singleIDUser has no /etc/subuid or /etc/subgid range, as most users of a
@@ -26,7 +28,7 @@ func TestSingleIDMode(t *testing.T) {
 		t.Skip("creating a user without subordinate IDs needs root (CI runs as root)")
 	}
 	if _, err := lookupUser(singleIDUser); err != nil {
-		if out, err := exec.Command(sbin("useradd"), "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", singleIDUser).CombinedOutput(); err != nil {
+		if out, err := exec.Command(testenv.Sbin("useradd"), "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", singleIDUser).CombinedOutput(); err != nil {
 			t.Fatalf("useradd: %v: %s", err, out)
 		}
 	}
@@ -36,18 +38,18 @@ func TestSingleIDMode(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, p := range u.userProcesses() {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
-		_ = unmountUnder(u.runtimeDir)
-		_ = os.RemoveAll(u.runtimeDir)
-		_ = exec.Command(sbin("userdel"), "-r", singleIDUser).Run()
+		_ = testenv.UnmountUnder(u.RuntimeDir)
+		_ = os.RemoveAll(u.RuntimeDir)
+		_ = exec.Command(testenv.Sbin("userdel"), "-r", singleIDUser).Run()
 	})
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		if data, _ := os.ReadFile(f); strings.Contains(string(data), singleIDUser+":") {
 			t.Fatalf("%s has a range for %s: the test needs a user without one", f, singleIDUser)
 		}
 	}
-	if err := ensureDir(u.runtimeDir, 0o700, u.uid, u.gid); err != nil {
+	if err := testenv.EnsureDir(u.RuntimeDir, 0o700, u.UID, u.GID); err != nil {
 		t.Fatal(err)
 	}
 	log, err := os.Create(filepath.Join(harness.tmp, "roostd-singleid.log"))
@@ -55,7 +57,7 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	sock := filepath.Join(u.runtimeDir, "docker.sock")
+	sock := filepath.Join(u.RuntimeDir, "docker.sock")
 	d, err := startDaemon(u, harness.binDir, log, sock)
 	if err != nil {
 		t.Fatalf("roostd without subordinate IDs: %v", err)
@@ -114,21 +116,21 @@ func TestSingleIDMode(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, harness.dockerCLI, append([]string{"-H", "unix://" + host}, args...)...)
-		cmd.Env = []string{"HOME=" + u.home, "PATH=/usr/bin:/bin"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+		cmd.Env = []string{"HOME=" + u.Home, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
 		out, err := cmd.CombinedOutput()
 		return result{Stdout: string(out), Err: err}
 	}
 	if r := as(u, harness.sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
-		t.Errorf("%s using %s's socket: %v", u.name, harness.user.name, r)
+		t.Errorf("%s using %s's socket: %v", u.Name, harness.user.Name, r)
 	}
 	if r := as(harness.user, sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
-		t.Errorf("%s using %s's socket: %v", harness.user.name, u.name, r)
+		t.Errorf("%s using %s's socket: %v", harness.user.Name, u.Name, r)
 	}
-	ls := exec.Command("ls", filepath.Join(harness.user.home, ".local/share/roost"))
-	ls.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	ls := exec.Command("ls", filepath.Join(harness.user.Home, ".local/share/roost"))
+	ls.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
 	if out, err := ls.CombinedOutput(); err == nil {
-		t.Errorf("%s lists %s's data root: %s", u.name, harness.user.name, out)
+		t.Errorf("%s lists %s's data root: %s", u.Name, harness.user.Name, out)
 	}
 	removeOnCleanup(t, "single-taken")
 	if r := docker(t, "run", "-d", "--name", "single-taken", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err == nil ||

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"github.com/rogpeppe/go-internal/testscript"
 
 	"github.com/roostd/roost/tests/busybox/busyboximg"
@@ -28,7 +30,7 @@ func TestStorageDriverInvalid(t *testing.T) {
 	u := harness.user
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), "--storage-driver", "overlay2")
 	cmd.Env = u.daemonEnv(harness.binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.SysProcAttr = u.sysProcAttr()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -62,7 +64,7 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	}
 	if pid, err := u.readPidFile("fuse-overlayfs.pid"); err != nil {
 		t.Errorf("the snapshotter plugin: %v", err)
-	} else if p, _ := readProc(pid); !strings.Contains(p.cmdline, "containerd-fuse-overlayfs-grpc") {
+	} else if p, _ := testenv.ReadProc(pid); !strings.Contains(p.Cmdline, "containerd-fuse-overlayfs-grpc") {
 		t.Errorf("fuse-overlayfs.pid is %v, not the snapshotter plugin", p)
 	}
 
@@ -90,7 +92,7 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	if out := dockerOK(t, "start", "-a", "fuse-write"); out != "written-by-the-first-run" {
 		t.Errorf("second run printed %q, want written-by-the-first-run", out)
 	}
-	uppers, _ := filepath.Glob(filepath.Join(u.home, ".local/share/roost/fuse-overlayfs/snapshots/*/fs/written"))
+	uppers, _ := filepath.Glob(filepath.Join(u.Home, ".local/share/roost/fuse-overlayfs/snapshots/*/fs/written"))
 	if len(uppers) != 1 {
 		t.Errorf("found /written in %d fuse-overlayfs snapshots, want 1: %v", len(uppers), uppers)
 	}
@@ -212,7 +214,7 @@ func stopSharedDaemon() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d processes of %s outlived roostd:\n%s", len(left), u.name, procList(left))
+			return fmt.Errorf("%d processes of %s outlived roostd:\n%s", len(left), u.Name, testenv.List(left))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -226,7 +228,7 @@ func startDaemonArgs(args ...string) error {
 	fmt.Fprintf(harness.log, "=== e2e: starting %s/roostd %s at %s\n", harness.binDir, strings.Join(args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), args...)
 	cmd.Env = u.daemonEnv(harness.binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.Stdout, cmd.Stderr = harness.log, harness.log
 	cmd.SysProcAttr = u.sysProcAttr()
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
