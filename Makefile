@@ -15,7 +15,7 @@ ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd 
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
-  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd
+  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd bin/roost-runc
 
 .PHONY: all deps test-deps run test unit e2e bench clean busybox.tar
 
@@ -80,6 +80,11 @@ bin/buildkitd: go.mod
 	CGO_ENABLED=1 $(GOBUILD) -tags seccomp \
 	  -ldflags '-s -w -X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)' \
 	  -o $@ github.com/moby/buildkit/cmd/buildkitd
+
+# The runtime binary of BuildKit's containers in single-ID mode: runc with
+# /dev/pts' tty group dropped from the spec (cmd/roost-runc).
+bin/roost-runc: $(call GO_SRC,cmd/roost-runc)
+	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ ./cmd/roost-runc
 
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.

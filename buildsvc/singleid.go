@@ -5,13 +5,14 @@ import (
 )
 
 // singleIDHelp says why a build failed in single-ID mode (a user namespace
-// that maps the user's own ID alone) and what fixes it. BuildKit has no
-// option for such a namespace: its containers mount /dev/pts with the tty
-// group (gid=5), which the kernel refuses when that group is not mapped,
-// and it unpacks base images with containerd's differ, which cannot give a
-// file an owner that is not mapped. roost's own unpacking squashes such
-// owners to root; BuildKit's does not.
-const singleIDHelp = "builds need subordinate IDs: this user has no range in /etc/subuid and /etc/subgid, so the engine maps only the user's own ID (single-ID mode), and "
+// that maps the user's own ID alone) and what fixes it. Builds work there
+// as long as every file and process belongs to root: roostd unpacks base
+// images for BuildKit with their owners squashed to root (containerd's
+// diff service asks roostd's differ first), and roost-runc drops the tty
+// group BuildKit's containers mount /dev/pts with. What is left is a step
+// that asks for another owner: COPY or ADD --chown, an ADD of an archive
+// whose files have other owners, or RUN under USER with another ID.
+const singleIDHelp = "this build needs subordinate IDs: this user has no range in /etc/subuid and /etc/subgid, so the engine maps only the user's own ID (single-ID mode), and "
 
 // explainSingleID turns BuildKit's errors that single-ID mode causes into
 // one that names the reason and the fix; other errors are returned as
@@ -21,10 +22,13 @@ func explainSingleID(err error) error {
 	msg := err.Error()
 	var reason string
 	switch {
+	case strings.Contains(msg, "unable to setup user") && strings.Contains(msg, "invalid argument"):
+		reason = "RUN steps run as root only (a USER of another ID does not exist there)"
+	case (strings.Contains(msg, "failed to Lchown") || strings.Contains(msg, "failed to chown")) && strings.Contains(msg, "invalid argument"):
+		reason = "files in the image can belong to root only (COPY or ADD --chown to another ID, or an ADD of an archive whose files have other owners, cannot be built there)"
 	case strings.Contains(msg, "devpts") && strings.Contains(msg, "gid=5"):
-		reason = "BuildKit runs RUN steps with /dev/pts owned by the tty group (gid 5), which does not exist there"
-	case strings.Contains(msg, "failed to Lchown") && strings.Contains(msg, "invalid argument"):
-		reason = "BuildKit cannot unpack a base image whose files belong to other IDs (docker pull, load and run squash them to root; builds do not)"
+		// roost-runc, which drops the tty group, is missing.
+		reason = "BuildKit runs RUN steps with /dev/pts owned by the tty group (gid 5), which does not exist there, and roost-runc, which removes it, is not installed beside roostd"
 	default:
 		return err
 	}

@@ -105,6 +105,15 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		// owners in image layers become root's.
 		SquashOwners: rootless.MappedIDs() == 1,
 	})
+	if rootless.MappedIDs() == 1 {
+		// BuildKit unpacks base images through containerd's diff service,
+		// which the keeper points here in single-ID mode.
+		stop, err := serveSquashDiff(p.SquashDiffSocket(), imgs.SquashApplier())
+		if err != nil {
+			return nil, fmt.Errorf("squashing differ: %w", err)
+		}
+		e.closers = append(e.closers, stop)
+	}
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes"),
 		// dockerd's /run/docker/plugins and /etc/docker/plugins, per user.
 		PluginSockDir: filepath.Join(p.StateDir, "plugins"), PluginSpecDir: filepath.Join(p.ConfigDir, "plugins")})

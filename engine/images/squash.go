@@ -187,3 +187,11 @@ func (s *Service) unpackSquashed(ctx context.Context, ci containerd.Image) error
 	_, err = cs.Update(ctx, info, "labels."+key)
 	return err
 }
+
+// SquashApplier is the squashing applier on the engine's content store,
+// for containerd's diff service to unpack BuildKit's base images with in
+// single-ID mode (roostd serves it as a proxy differ). The context of
+// Apply must carry the namespace of the layer's blob.
+func (s *Service) SquashApplier() diff.Applier {
+	return squashApplier{store: s.content()}
+}

@@ -21,7 +21,8 @@ const singleIDUser = "roostnosubid"
 // only their own ID is mapped, docker info says so, a container runs (as
 // root; with a TTY too) and publishes a port, and images whose files belong
 // to other IDs are loaded, pulled and imported with those files squashed
-// to root; a build works until a RUN step, which fails with the reason.
+// to root; builds work, RUN steps and such base images included, and one
+// that asks for another owner fails with the reason.
 func TestSingleIDMode(t *testing.T) {
 	needRoostd(t)
 	if os.Geteuid() != 0 {
@@ -107,8 +108,11 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	checkImageOwners(t, dk, "singleid", env["REGISTRY"], true)
-	// Builds: without RUN they work; with RUN they fail with the reason.
-	checkSingleIDBuild(t, dk, "singleid")
+	// Builds work while everything is root's, through the classic builder
+	// and buildx; a step that wants another owner fails with the reason.
+	bx := withPlugins(t, "docker-buildx")
+	dkx := func(args ...string) result { return bx(append([]string{"-H", "unix://" + sock}, args...)...) }
+	checkSingleIDBuild(t, dk, dkx, "singleid")
 
 	// Two users, two engines: neither reaches the other's socket or data,
 	// and a port one holds is "already allocated" for the other.
