@@ -107,7 +107,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	if err != nil {
 		s.unmountVolumes(ctx, c)
 		undoPrepare()
-		return s.startFailed(ctx, c, fmt.Errorf("failed to create task for container: %s", err))
+		return s.startFailed(ctx, c, explainUnmappedUser(ctx, cc, fmt.Errorf("failed to create task for container: %s", err)))
 	}
 	r := &run{task: task, io: dio, outputDone: make(chan struct{}), exited: make(chan struct{}), netCleanup: func() error { return nil }}
 	abort := func(err error) error {

@@ -96,6 +96,12 @@ func TestSingleIDMode(t *testing.T) {
 		!strings.Contains(r.Stderr, "container's user 1000:1000: the engine's user namespace does not map it (single-ID mode maps root only") {
 		t.Errorf("docker run --user 1000:1000 -v single-chown:/d:U: %v, want the single-ID refusal", r)
 	}
+	// Any other user fails to start with the reason, not runc's EINVAL.
+	if r := dk("run", "--rm", "--user", "65534:65534", "busybox", "true"); r.Err == nil ||
+		!strings.Contains(r.Stderr, "the container's user 65534:65534 is not mapped in the engine's user namespace (single-ID mode") ||
+		strings.Contains(r.Stderr, "invalid argument") {
+		t.Errorf("docker run --user 65534:65534: %v, want the single-ID reason", r)
+	}
 	if r := dk("run", "-d", "--name", "single-web", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err != nil {
 		t.Fatalf("docker run -p: %v", r)
 	}
