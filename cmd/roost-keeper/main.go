@@ -8,6 +8,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 
@@ -27,15 +28,13 @@ func main() {
 	}
 	role := rootless.CurrentRole()
 	_ = log.SetLevel(rootless.KeeperLogLevel())
-	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child", rootless.RoleNSInit: "nsinit"}
+	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child"}
 	log.L = log.L.WithField("role", names[role])
 	paths, err := rootless.ResolvePaths(rootless.KeeperDataRoot())
 	if err == nil {
 		switch role {
 		case rootless.RoleChild:
-			err = rootless.RunChild(paths)
-		case rootless.RoleNSInit:
-			err = runNSInit(paths)
+			err = rootless.RunChild(paths, func(ctx context.Context) error { return runNSInit(ctx, paths) })
 		default:
 			err = rootless.RunKeeper(paths)
 		}
