@@ -24,10 +24,11 @@ all: bin/roostd bin/roost-keeper $(RUNTIME_BINS)
 bin/roostd: $(ROOSTD_SRC)
 	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)' -o $@ ./cmd/roostd
 
-# The keeper holds the namespace; it stays small because three of its
-# processes live as long as the engine.
+# The keeper holds the namespace; it stays small because two of its
+# processes live as long as the engine (the tag drops the man-page code of
+# the CLI library its unshare helper uses).
 bin/roost-keeper: $(KEEPER_SRC)
-	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ ./cmd/roost-keeper
+	CGO_ENABLED=0 $(GOBUILD) -tags urfave_cli_no_docs -ldflags '-s -w' -o $@ ./cmd/roost-keeper
 
 # The runtime binaries come from the module versions pinned in go.mod.
 # containerd leaves out what roost never loads (CRI and the btrfs, zfs and

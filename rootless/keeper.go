@@ -28,8 +28,8 @@ import (
 
 // The keeper (cmd/roost-keeper) is the part of roost that must outlive the
 // API process: the RootlessKit parent (which owns slirp4netns and the port
-// driver), its child in the new user and mount namespaces, and under that
-// child the supervisor of containerd ("nsinit"). roostd joins those
+// driver) and its child in the new user and mount namespaces, which is also
+// the supervisor of containerd ("nsinit"). roostd joins those
 // namespaces with nsenter, so it can be killed and started again without
 // touching a running container. The keeper's roles are one binary, told
 // apart by the environment.

@@ -1,10 +1,11 @@
 // Command roost-keeper holds roost's user namespace: it is the RootlessKit
-// parent (with slirp4netns), the RootlessKit child, and inside the namespace
-// nsinit, the supervisor of containerd. roostd starts it and joins its
-// namespaces; it outlives roostd so that the API process can be restarted
-// without stopping a container. It is a command of its own, not a role of
-// roostd, because three of its processes stay up for as long as the engine
-// does: without the API's libraries each costs a fifth of the memory.
+// parent (with slirp4netns) and the RootlessKit child, which inside the
+// namespace is also nsinit, the supervisor of containerd. roostd starts it
+// and joins its namespaces; it outlives roostd so that the API process can
+// be restarted without stopping a container. It is a command of its own,
+// not a role of roostd, because its processes stay up for as long as the
+// engine does: without the API's libraries each costs a third of the
+// memory.
 package main
 
 import (
