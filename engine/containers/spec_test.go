@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"golang.org/x/sys/unix"
 )
 
 // fakeNet records the networker calls.
@@ -22,10 +23,13 @@ type fakeNet struct {
 }
 
 func (f *fakeNet) Attach(_ context.Context, req NetworkRequest) (*NetworkAttachment, error) {
-	ino, err := os.Readlink(req.NetNS)
-	if err != nil {
+	// The namespace as readlink of /proc/self/ns/net names it, whether
+	// NetNS is such a link or the bind mount of one.
+	var st unix.Stat_t
+	if err := unix.Stat(req.NetNS, &st); err != nil {
 		return nil, fmt.Errorf("netns %s: %w", req.NetNS, err)
 	}
+	ino := fmt.Sprintf("net:[%d]", st.Ino)
 	f.mu.Lock()
 	f.attached = append(f.attached, req.ID+" "+ino)
 	f.mu.Unlock()
