@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -40,23 +41,36 @@ func withNetNSPath(path string) oci.SpecOpts {
 // ownNetNS tells whether the spec of the containerd container names the
 // container's own bound namespace: containers created before roostd made
 // them keep the namespace runc makes. It reads the record LoadContainer
-// fetched, without asking containerd again.
-func (s *Service) ownNetNS(ctx context.Context, cc client.Container) bool {
+// fetched, without asking containerd again. A spec that names the
+// namespace under another state directory (the runtime directory moved
+// since the container was created) is pointed at this one.
+func (s *Service) ownNetNS(ctx context.Context, cc client.Container) (bool, error) {
 	info, err := cc.Info(ctx, client.WithoutRefreshedMetadata)
 	if err != nil || info.Spec == nil {
-		return false
+		return false, err
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(info.Spec.GetValue(), &spec); err != nil || spec.Linux == nil {
-		return false
+		return false, nil
 	}
 	want := s.netNSPath(cc.ID())
 	for _, ns := range spec.Linux.Namespaces {
-		if ns.Type == specs.NetworkNamespace {
-			return ns.Path == want
+		if ns.Type != specs.NetworkNamespace {
+			continue
 		}
+		switch {
+		case ns.Path == want:
+			return true, nil
+		case strings.HasSuffix(ns.Path, "/containers/"+cc.ID()+"/netns"):
+			setNamespacePath(&spec, specs.NetworkNamespace, want)
+			err := cc.Update(ctx, func(ctx context.Context, c *client.Client, cr *containers.Container) error {
+				return client.WithSpec(&spec)(ctx, c, cr)
+			})
+			return err == nil, err
+		}
+		return false, nil
 	}
-	return false
+	return false, nil
 }
 
 // newNetNS makes a fresh network namespace with loopback up and binds it

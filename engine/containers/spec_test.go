@@ -81,6 +81,24 @@ func TestRunOptions(t *testing.T) {
 	}
 	net.mu.Unlock()
 
+	// A container whose spec names its namespace under another state
+	// directory (the runtime directory moved since its create) starts with
+	// one under the current one.
+	id := e.create("netmoved", sh("readlink /proc/self/ns/net"), container.HostConfig{})
+	old := e.svc.opts.StateDir
+	e.svc.opts.StateDir = t.TempDir()
+	if err := e.svc.Start(ctx, id); err != nil {
+		t.Fatalf("start after the state directory moved: %v", err)
+	}
+	e.wait(id, container.WaitConditionNotRunning)
+	net.mu.Lock()
+	if n := len(net.attached); n != 2 || !strings.HasPrefix(net.attached[1], id+" net:[") {
+		t.Errorf("networker after the move: attached %v", net.attached)
+	}
+	net.attached = net.attached[:1]
+	net.mu.Unlock()
+	e.svc.opts.StateDir = old
+
 	hostNS, _ := os.Readlink("/proc/self/ns/net")
 	out, _ = run("nethost", sh("readlink /proc/self/ns/net; hostname"), container.HostConfig{NetworkMode: "host"})
 	host, _ := os.Hostname()

@@ -103,7 +103,15 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	// while runc creates the task (netns.go); the others once the task,
 	// and with it the namespace runc made, exists.
 	var attached chan attachResult
-	if usesNetworker(rec.HostConfig) && s.ownNetNS(ctx, cc) {
+	own := false
+	if usesNetworker(rec.HostConfig) {
+		if own, err = s.ownNetNS(ctx, cc); err != nil {
+			s.unmountVolumes(ctx, c)
+			undoPrepare()
+			return s.startFailed(ctx, c, fmt.Errorf("pointing the container at its network namespace: %w", err))
+		}
+	}
+	if own {
 		p, err := s.newNetNS(c.id)
 		if err != nil {
 			s.unmountVolumes(ctx, c)
