@@ -15,9 +15,9 @@ ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd 
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
-  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd
+  bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd bin/roost-runc
 
-.PHONY: all deps run test unit e2e bench clean busybox.tar
+.PHONY: all deps test-deps run test unit e2e bench clean busybox.tar
 
 all: bin/roostd bin/roost-keeper $(RUNTIME_BINS)
 
@@ -83,6 +83,11 @@ bin/buildkitd: go.mod
 	  -ldflags '-s -w -X github.com/moby/buildkit/version.Version=$(BUILDKIT_VERSION)' \
 	  -o $@ github.com/moby/buildkit/cmd/buildkitd
 
+# The runtime binary of BuildKit's containers in single-ID mode: runc with
+# /dev/pts' tty group dropped from the spec (cmd/roost-runc).
+bin/roost-runc: $(call GO_SRC,cmd/roost-runc)
+	CGO_ENABLED=0 $(GOBUILD) -ldflags '-s -w' -o $@ ./cmd/roost-runc
+
 # A real registry for the tests (pull, push), from its own module in
 # tests/tools so that its dependencies never move the engine's pins.
 bin/registry: tests/tools/go.mod tests/tools/go.sum
@@ -107,6 +112,9 @@ bin/docker-buildx: tests/tools/go.mod tests/tools/go.sum
 deps:
 	@hack/deps.sh
 
+test-deps:
+	@hack/deps.sh test
+
 busybox.tar:
 	$(GO) run ./tests/busybox -o busybox.tar -rootfs busybox-rootfs.tar
 
@@ -116,11 +124,11 @@ run: deps all
 # As a user, the tests run as root of a user namespace with a private /run
 # (hack/userns.sh): those that start their own containerd need it. As root
 # they run as they are.
-unit: deps all bin/registry
+unit: test-deps all bin/registry
 	$(GO) vet ./...
 	$(if $(filter 0,$(shell id -u)),,hack/userns.sh) $(GO) test -count=1 $$($(GO) list ./... | grep -v /tests/e2e)
 
-e2e: deps all bin/registry bin/docker-buildx bin/docker-compose
+e2e: test-deps all bin/registry bin/docker-buildx bin/docker-compose
 	$(GO) test -count=1 -v -timeout 45m ./tests/e2e/
 
 test: unit e2e

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/containerd/errdefs"
+	"github.com/containerd/log"
 	"github.com/distribution/reference"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
@@ -39,6 +40,9 @@ type Options struct {
 	// TmpDir receives the unpacked build contexts (in the data dir: they
 	// can be large, and /run is a small tmpfs).
 	TmpDir string
+	// SingleID is set when the engine's user namespace maps the user's
+	// own ID alone: builds that fail for that reason say so.
+	SingleID bool
 }
 
 // Service runs Docker builds on BuildKit.
@@ -46,6 +50,8 @@ type Service struct {
 	daemon *Daemon
 	images Tagger
 	tmpDir string
+	// singleID: see Options.SingleID.
+	singleID bool
 
 	mu sync.Mutex
 	// running maps a build's ID (the buildid parameter) to its cancel.
@@ -63,7 +69,7 @@ func New(opts Options) *Service {
 	if opts.TmpDir != "" {
 		_ = os.RemoveAll(opts.TmpDir)
 	}
-	return &Service{daemon: opts.Daemon, images: opts.Images, tmpDir: opts.TmpDir, running: map[string]context.CancelFunc{}}
+	return &Service{daemon: opts.Daemon, images: opts.Images, tmpDir: opts.TmpDir, singleID: opts.SingleID, running: map[string]context.CancelFunc{}}
 }
 
 // Close drops the /grpc proxy's connection to buildkitd.
@@ -149,6 +155,12 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 		return nil
 	})
 	if err := eg.Wait(); err != nil {
+		if s.singleID {
+			if explained := explainSingleID(err); explained != err {
+				log.G(ctx).WithError(err).Warn("build failed in single-ID mode")
+				err = explained
+			}
+		}
 		return "", p.failure(err)
 	}
 	id := resp.ExporterResponse[exptypes.ExporterImageConfigDigestKey]

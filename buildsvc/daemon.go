@@ -47,6 +47,9 @@ type Config struct {
 	DataDir string
 	// Env is buildkitd's environment; nil means roostd's.
 	Env []string
+	// RuntimeBinary replaces runc for BuildKit's containers (roost-runc
+	// in single-ID mode); empty for runc.
+	RuntimeBinary string
 }
 
 func (c Config) dir() string     { return filepath.Join(c.StateDir, "buildkit") }
@@ -82,8 +85,8 @@ func (c Config) argv() []string {
 	return []string{c.Binary,
 		"--addr=unix://" + c.socket(),
 		"--root=" + c.root(),
-		// An empty config of our own: a buildkitd.toml the user keeps for
-		// another BuildKit must not change roost's.
+		// A config of our own (configTOML): a buildkitd.toml the user
+		// keeps for another BuildKit must not change roost's.
 		"--config=" + filepath.Join(c.dir(), "buildkitd.toml"),
 		"--oci-worker=false",
 		"--containerd-worker=true",
@@ -235,7 +238,7 @@ func (d *Daemon) waitReady(ctx context.Context) error {
 func (d *Daemon) start(ctx context.Context) error {
 	// A socket left by a buildkitd killed with SIGKILL would fool the probe.
 	_ = os.Remove(d.cfg.socket())
-	if err := os.WriteFile(filepath.Join(d.cfg.dir(), "buildkitd.toml"), nil, 0o600); err != nil {
+	if err := os.WriteFile(filepath.Join(d.cfg.dir(), "buildkitd.toml"), d.cfg.configTOML(), 0o600); err != nil {
 		return err
 	}
 	logf, err := os.OpenFile(d.cfg.logFile(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)

@@ -1,7 +1,12 @@
 #!/bin/bash
-# Installs (as root) or checks (as a user) what roost needs from Debian.
+# Installs (as root) or checks (as a user) what roost needs from Debian;
+# with "test", also what the tests drive: systemd's socket activation and
+# journald, ip for the network tests' namespaces, curl for the scripts.
 set -euo pipefail
 pkgs=(uidmap slirp4netns passt fuse-overlayfs iptables libseccomp-dev pkg-config gcc busybox-static util-linux tini)
+if [ "${1:-}" = test ]; then
+	pkgs+=(systemd iproute2 curl)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

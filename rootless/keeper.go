@@ -50,6 +50,7 @@ const (
 	activationHelperEnv    = "_ROOST_ROOTLESSKIT_ACTIVATION_HELPER"
 	stateDirEnv            = "ROOTLESSKIT_STATE_DIR"
 	joinedEnv              = "_ROOST_JOINED"
+	joinedNew              = "new"
 	keeperStartTimeout     = 30 * time.Second
 	keeperPollInterval     = 20 * time.Millisecond
 	slirpMTU               = 65520
@@ -69,7 +70,12 @@ func CurrentRole() Role {
 }
 
 // Joined tells whether this API process already runs inside the namespace.
-func Joined() bool { return os.Getenv(joinedEnv) == "1" }
+func Joined() bool { return os.Getenv(joinedEnv) != "" }
+
+// JoinedNewKeeper tells whether the keeper this API process joined was
+// started for it, rather than found running (with containers, perhaps):
+// a start that fails stops only a keeper of its own.
+func JoinedNewKeeper() bool { return os.Getenv(joinedEnv) == joinedNew }
 
 // KeeperDir is RootlessKit's state directory (child_pid, netns, api.sock).
 func (p Paths) KeeperDir() string { return filepath.Join(p.StateDir, "rootlesskit") }
@@ -180,29 +186,29 @@ func KeeperDataRoot() string { return os.Getenv(dataRootEnv) }
 
 // StartKeeper starts a detached roost-keeper unless one runs, and waits until
 // its containerd answers. It returns the pid of the namespace's child
-// process.
-func StartKeeper(p Paths, logLevel, portDriver, outbound string) (int, error) {
+// process and whether the keeper is a new one.
+func StartKeeper(p Paths, logLevel, portDriver, outbound string) (pid int, started bool, err error) {
 	if pid := p.KeeperRunning(); pid != 0 {
-		return pid, nil
+		return pid, false, nil
 	}
 	// A keeper that died leaves files that would fool the waits below.
 	for _, f := range []string{p.ReadyFile(), p.PIDFile("keeper"), p.PIDFile("nsinit"), p.PIDFile("containerd")} {
 		_ = os.Remove(f)
 	}
 	if err := os.RemoveAll(p.KeeperDir()); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if err := os.MkdirAll(p.KeeperDir(), 0o700); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	logf, err := os.OpenFile(p.KeeperLog(), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	defer logf.Close()
 	keeper, err := Sibling("roost-keeper")
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	cmd := exec.Command(keeper)
 	// XDG_RUNTIME_DIR is set even where roostd fell back to a private
@@ -218,21 +224,21 @@ func StartKeeper(p Paths, logLevel, portDriver, outbound string) (int, error) {
 	// process only, which then decides whether the keeper stops.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
-		return 0, fmt.Errorf("starting the namespace keeper: %w", err)
+		return 0, false, fmt.Errorf("starting the namespace keeper: %w", err)
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
 	deadline := time.After(keeperStartTimeout)
 	for {
 		if pid := p.KeeperRunning(); pid != 0 {
-			return pid, nil
+			return pid, true, nil
 		}
 		select {
 		case err := <-exited:
-			return 0, fmt.Errorf("the namespace keeper exited (%v); its log %s ends with:\n%s", err, p.KeeperLog(), tail(p.KeeperLog()))
+			return 0, false, fmt.Errorf("the namespace keeper exited (%v); its log %s ends with:\n%s", err, p.KeeperLog(), tail(p.KeeperLog()))
 		case <-deadline:
 			_ = cmd.Process.Kill()
-			return 0, fmt.Errorf("the namespace keeper did not get ready in %v; its log %s ends with:\n%s", keeperStartTimeout, p.KeeperLog(), tail(p.KeeperLog()))
+			return 0, false, fmt.Errorf("the namespace keeper did not get ready in %v; its log %s ends with:\n%s", keeperStartTimeout, p.KeeperLog(), tail(p.KeeperLog()))
 		case <-time.After(keeperPollInterval):
 		}
 	}
@@ -289,7 +295,7 @@ func StopKeeper(p Paths) error {
 // namespaces; on success it does not return. The network namespace is not
 // joined: the keeper detaches the containers' network, and roostd, like
 // containerd, stays on the host network so registries on loopback work.
-func Join(p Paths, childPID int) error {
+func Join(p Paths, childPID int, newKeeper bool) error {
 	nsenter, err := exec.LookPath("nsenter")
 	if err != nil {
 		return fmt.Errorf("nsenter (util-linux) is needed to join the namespace: %w", err)
@@ -307,7 +313,11 @@ func Join(p Paths, childPID int) error {
 	args = append(args, os.Args[1:]...)
 	// Inside, this process's uid reads 0: a fallback runtime directory
 	// must be named for it to resolve the same paths (see StartKeeper).
-	env := append(os.Environ(), joinedEnv+"=1", "XDG_RUNTIME_DIR="+p.RuntimeDir)
+	joined := "1"
+	if newKeeper {
+		joined = joinedNew
+	}
+	env := append(os.Environ(), joinedEnv+"="+joined, "XDG_RUNTIME_DIR="+p.RuntimeDir)
 	return syscall.Exec(nsenter, args, env)
 }
 

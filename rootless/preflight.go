@@ -230,7 +230,7 @@ func checkSubIDs(h Host, file string) Check {
 	switch {
 	case total == 0:
 		// roostd still runs: see SingleID.
-		return Check{CheckWarn, fmt.Sprintf("%s has no range for %s: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files of other owners cannot be unpacked", file, h.User), fix}
+		return Check{CheckWarn, fmt.Sprintf("%s has no range for %s: single-ID mode, only your own ID is mapped (root in containers, no other user); files of other owners in images are squashed to root", file, h.User), fix}
 	case total < MinSubIDs:
 		return Check{CheckWarn, fmt.Sprintf("%s gives %s %d IDs, fewer than the %d images may use", file, h.User, total, MinSubIDs), fix}
 	}

@@ -135,7 +135,7 @@ func TestPreflight(t *testing.T) {
 		}, want: "ok       /usr/bin/newuidmap has file capabilities"},
 		{name: "no subuid range", change: func(_ *Host, f map[string]fakeFile, _ map[string]string) {
 			f["/etc/subuid"] = fakeFile{data: "other:100000:65536\n"}
-		}, want: "WARN     /etc/subuid has no range for alice: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files of other owners cannot be unpacked  fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice"},
+		}, want: "WARN     /etc/subuid has no range for alice: single-ID mode, only your own ID is mapped (root in containers, no other user); files of other owners in images are squashed to root  fix: sudo usermod --add-subuids 100000-165535 --add-subgids 100000-165535 alice"},
 		{name: "no subgid file", change: func(_ *Host, f map[string]fakeFile, _ map[string]string) {
 			delete(f, "/etc/subgid")
 		}, want: "WARN     /etc/subgid has no range for alice: single-ID mode"},

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"os/user"
+	"path/filepath"
 	"strconv"
 	"strings"
 )
@@ -149,3 +150,8 @@ func mappedIDs(uidMap []byte) int {
 	}
 	return n
 }
+
+// SquashDiffSocket is where roostd serves, in single-ID mode, the differ
+// that containerd's diff service uses to unpack layers (with every owner
+// squashed to root) for BuildKit.
+func (p Paths) SquashDiffSocket() string { return filepath.Join(p.StateDir, "squash-diff.sock") }

@@ -21,7 +21,20 @@ import (
 type containerdConfigData struct {
 	Root, State, Socket string
 	Plugin              *snapshotterPlugin
+	// SquashDiff is the socket of roostd's squashing differ in single-ID
+	// mode, empty otherwise.
+	SquashDiff string
 }
+
+// squashDiffPlugin names roostd's differ among containerd's, in single-ID
+// mode (one ID mapped). BuildKit unpacks base images through containerd's
+// diff service, whose walking differ fails on the first file of an
+// unmapped owner; roostd serves a differ that squashes owners to root, and
+// the diff service tries it first. It answers Not Implemented to compare
+// requests, so the walking differ still makes the layers of RUN steps.
+// containerd dials a proxy plugin on first use and redials it, so roostd
+// may start later than containerd, or restart.
+const squashDiffPlugin = "roost-squash"
 
 // The plugins off are those that need root (opt, CRI's networking), block
 // devices, or features neither roost nor BuildKit's containerd worker use;
@@ -70,6 +83,12 @@ disabled_plugins = [
 [proxy_plugins.'{{.Name}}']
   type = "snapshot"
   address = "{{.Socket}}"
+{{end}}{{with .SquashDiff}}
+[proxy_plugins.'` + squashDiffPlugin + `']
+  type = "diff"
+  address = "{{.}}"
+[plugins.'io.containerd.service.v1.diff-service']
+  default = ['` + squashDiffPlugin + `', 'walking']
 {{end}}`))
 
 // runNSInit is what RootlessKit's child runs once the namespace is ready:
@@ -95,7 +114,11 @@ func runNSInit(ctx context.Context, p rootless.Paths) error {
 		return err
 	}
 	plugin := snapshotterPluginFor(snapshotter, p)
-	cfgPath, err := writeContainerdConfig(p, plugin)
+	squashDiff := ""
+	if rootless.MappedIDs() == 1 {
+		squashDiff = p.SquashDiffSocket()
+	}
+	cfgPath, err := writeContainerdConfig(p, plugin, squashDiff)
 	if err != nil {
 		return err
 	}
@@ -161,15 +184,15 @@ func privateRunDirs() error {
 }
 
 // writeContainerdConfig writes containerd's config for p and returns its
-// path.
-func writeContainerdConfig(p rootless.Paths, plugin *snapshotterPlugin) (string, error) {
+// path; squashDiff is roostd's differ socket in single-ID mode, or empty.
+func writeContainerdConfig(p rootless.Paths, plugin *snapshotterPlugin, squashDiff string) (string, error) {
 	for _, d := range []string{p.ContainerdRoot(), p.ContainerdDir()} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return "", err
 		}
 	}
 	var b strings.Builder
-	data := containerdConfigData{Root: p.ContainerdRoot(), State: p.ContainerdDir(), Socket: p.ContainerdSocket(), Plugin: plugin}
+	data := containerdConfigData{Root: p.ContainerdRoot(), State: p.ContainerdDir(), Socket: p.ContainerdSocket(), Plugin: plugin, SquashDiff: squashDiff}
 	if err := containerdConfig.Execute(&b, data); err != nil {
 		return "", err
 	}

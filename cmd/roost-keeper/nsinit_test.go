@@ -15,7 +15,7 @@ import (
 func TestContainerdConfigProxyPlugin(t *testing.T) {
 	dir := t.TempDir()
 	p := rootless.Paths{StateDir: dir + "/state", DataDir: dir + "/data"}
-	cfgPath, err := writeContainerdConfig(p, snapshotterPluginFor("overlayfs", p))
+	cfgPath, err := writeContainerdConfig(p, snapshotterPluginFor("overlayfs", p), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestContainerdConfigProxyPlugin(t *testing.T) {
 		t.Errorf("overlayfs config has a proxy plugin:\n%s", b)
 	}
 
-	if _, err := writeContainerdConfig(p, snapshotterPluginFor("fuse-overlayfs", p)); err != nil {
+	if _, err := writeContainerdConfig(p, snapshotterPluginFor("fuse-overlayfs", p), ""); err != nil {
 		t.Fatal(err)
 	}
 	b, err = os.ReadFile(cfgPath)
@@ -57,7 +57,7 @@ func TestContainerdConfigProxyPlugin(t *testing.T) {
 func TestContainerdConfigKeepsNeededPlugins(t *testing.T) {
 	dir := t.TempDir()
 	p := rootless.Paths{StateDir: dir + "/state", DataDir: dir + "/data"}
-	cfgPath, err := writeContainerdConfig(p, nil)
+	cfgPath, err := writeContainerdConfig(p, nil, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,5 +84,46 @@ func TestContainerdConfigKeepsNeededPlugins(t *testing.T) {
 	}
 	if !slices.Contains(cfg.DisabledPlugins, "io.containerd.transfer.v1.local") {
 		t.Errorf("the transfer service is not disabled: %v", cfg.DisabledPlugins)
+	}
+}
+
+// In single-ID mode containerd's diff service tries roostd's squashing
+// differ first and the walking differ after it.
+func TestContainerdConfigSquashDiff(t *testing.T) {
+	dir := t.TempDir()
+	p := rootless.Paths{StateDir: dir + "/state", DataDir: dir + "/data"}
+	cfgPath, err := writeContainerdConfig(p, nil, p.SquashDiffSocket())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cfg srvconfig.Config
+	if err := srvconfig.LoadConfig(context.Background(), cfgPath, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	pp, ok := cfg.ProxyPlugins[squashDiffPlugin]
+	if !ok || pp.Type != "diff" || pp.Address != dir+"/state/squash-diff.sock" {
+		t.Errorf("containerd read proxy_plugins %+v", cfg.ProxyPlugins)
+	}
+	// The diff service's own config type reads "default" (containerd's
+	// plugins/services/diff); decode the section the same way.
+	var order struct {
+		Order []string `toml:"default"`
+	}
+	if _, err := cfg.Decode(context.Background(), "io.containerd.service.v1.diff-service", &order); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(order.Order, []string{squashDiffPlugin, "walking"}) {
+		t.Errorf("diff service order %v", order.Order)
+	}
+
+	if _, err := writeContainerdConfig(p, nil, ""); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "diff-service") || strings.Contains(string(b), squashDiffPlugin) {
+		t.Errorf("the config with subordinate IDs changes the differs:\n%s", b)
 	}
 }

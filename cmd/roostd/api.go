@@ -67,17 +67,17 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 			outbound = rootless.OutboundSlirp4netns
 		}
 		if rootless.SingleID() {
-			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); images with files owned by other IDs cannot be unpacked (docs/hpc.md)", os.Getenv("USER"))
+			log.L.Warnf("no range for %s in /etc/subuid or /etc/subgid: single-ID mode, only your own ID is mapped (root in containers, no other user); files owned by other IDs in images are squashed to root when unpacked (docs/hpc.md)", os.Getenv("USER"))
 		}
 		systemd.Status("starting the user namespace and containerd")
-		childPID, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)
+		childPID, started, err := rootless.StartKeeper(p, logLevel(cfg), portDriver, outbound)
 		if err != nil {
 			return err
 		}
 		if err := systemd.SetCloseOnExec(fds, false); err != nil {
 			return err
 		}
-		return rootless.Join(p, childPID)
+		return rootless.Join(p, childPID, started)
 	}
 
 	lock, err := lockStateDir(p)
@@ -107,12 +107,12 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 	systemd.Status("connecting to containerd")
 	eng, err := buildEngine(ctx, cfg, p)
 	if err != nil {
-		return err
+		return stopNewKeeper(p, err)
 	}
 	listeners, err := listen(cfg, p)
 	if err != nil {
 		eng.Close(context.Background())
-		return err
+		return stopNewKeeper(p, err)
 	}
 	idle := reload.newIdle(eng.Busy)
 	srv := &http.Server{Handler: idle.Handler(eng.Handler), ReadHeaderTimeout: 30 * time.Second}
@@ -165,6 +165,19 @@ func runAPI(cfg *config.Config, flags map[string]bool, p rootless.Paths) error {
 		}
 	}
 	return nil
+}
+
+// stopNewKeeper stops the keeper (and containerd) after a failed start
+// when this roostd started it, so that nothing of a start that never
+// served stays behind; a keeper found running may hold containers and is
+// left alone. It returns err.
+func stopNewKeeper(p rootless.Paths, err error) error {
+	if rootless.JoinedNewKeeper() {
+		if serr := rootless.StopKeeper(p); serr != nil {
+			log.L.WithError(serr).Warn("stopping the namespace after the failed start")
+		}
+	}
+	return err
 }
 
 // lockStateDir makes sure one API process serves a state directory. The lock

@@ -28,6 +28,14 @@ func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger)
 	if err != nil {
 		bin = "buildkitd" // reported by the first build, not at start
 	}
+	singleID := rootless.MappedIDs() == 1
+	var runtime string
+	if singleID {
+		// BuildKit's RUN steps mount /dev/pts with the tty group, which is
+		// not mapped; roost-runc drops it. Without it they fail, and the
+		// build says why.
+		runtime, _ = rootless.Sibling("roost-runc")
+	}
 	d := buildsvc.NewDaemon(buildsvc.Config{
 		Binary:            bin,
 		ContainerdAddress: p.ContainerdSocket(),
@@ -35,7 +43,10 @@ func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger)
 		Snapshotter:       snapshotter,
 		StateDir:          p.StateDir,
 		DataDir:           p.DataDir,
+		RuntimeBinary:     runtime,
 	})
-	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build")})
+	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build"),
+		// What BuildKit cannot do with one ID mapped says so.
+		SingleID: singleID})
 	return builds{svc: svc, daemon: d}, nil
 }

@@ -101,7 +101,19 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		// docker save reads blobs from disk rather than through gRPC.
 		ContentRoot: filepath.Join(p.ContainerdRoot(), "io.containerd.content.v1.content"),
 		Registry:    cfg.Registry,
+		// Only the user's own ID exists in the namespace: files of other
+		// owners in image layers become root's.
+		SquashOwners: rootless.MappedIDs() == 1,
 	})
+	if rootless.MappedIDs() == 1 {
+		// BuildKit unpacks base images through containerd's diff service,
+		// which the keeper points here in single-ID mode.
+		stop, err := serveSquashDiff(p.SquashDiffSocket(), imgs.SquashApplier())
+		if err != nil {
+			return nil, fmt.Errorf("squashing differ: %w", err)
+		}
+		e.closers = append(e.closers, stop)
+	}
 	vols, err := volumes.New(volumes.Options{Store: st, Events: bus, Root: filepath.Join(p.DataDir, "volumes"),
 		// dockerd's /run/docker/plugins and /etc/docker/plugins, per user.
 		PluginSockDir: filepath.Join(p.StateDir, "plugins"), PluginSpecDir: filepath.Join(p.ConfigDir, "plugins")})
@@ -227,7 +239,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 // IDs or, for a user without an /etc/subuid range, the user's own ID only.
 func usernsLabel() string {
 	if rootless.MappedIDs() == 1 {
-		return "io.roost.userns=single-id (only the user's own ID is mapped: containers run as root only, images with files of other owners cannot be unpacked)"
+		return "io.roost.userns=single-id (only the user's own ID is mapped: containers run as root only, files of other owners in images are squashed to root)"
 	}
 	return "io.roost.userns=subordinate-ids"
 }

@@ -264,7 +264,10 @@ func (s *Service) createRuntime(ctx context.Context, rec *store.Container, img *
 func createError(err error, user string) error {
 	msg := err.Error()
 	name, group, _ := strings.Cut(user, ":")
+	var refusal chownRefusal
 	switch {
+	case errors.As(err, &refusal):
+		return refusal.error
 	case errors.Is(err, oci.ErrNoUsersFound):
 		return errdefs.ErrInvalidArgument.WithMessage(fmt.Sprintf("unable to find user %s: no matching entries in passwd file", name))
 	case errors.Is(err, oci.ErrNoGroupsFound):

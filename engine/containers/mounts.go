@@ -29,6 +29,9 @@ type parsedMount struct {
 	driver     string
 	driverOpts map[string]string
 	subpath    string // of the volume to mount instead of its root (volume-subpath)
+	// chown is podman's :U: the source is given to the container's user
+	// before each start (mounts_chown.go).
+	chown bool
 }
 
 // parseMounts reads Binds, Mounts and Tmpfs. A volume's source is its
@@ -135,6 +138,8 @@ func parseBind(b string) (parsedMount, error) {
 			case "nocopy":
 				m.nocopy = true
 			case "z", "Z":
+			case "U":
+				m.chown = true
 			case string(mount.PropagationPrivate), string(mount.PropagationRPrivate), string(mount.PropagationShared),
 				string(mount.PropagationRShared), string(mount.PropagationSlave), string(mount.PropagationRSlave):
 				m.propagation = mount.Propagation(o)

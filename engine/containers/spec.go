@@ -83,6 +83,10 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 	if len(hc.GroupAdd) > 0 {
 		opts = append(opts, oci.WithAppendAdditionalGroups(hc.GroupAdd...))
 	}
+	if hasChownMount(hc) {
+		// After WithUser, which resolves the user in the image.
+		opts = append(opts, s.withChownCheck(hc))
+	}
 	if hc.NetworkMode.IsHost() {
 		opts = append(opts, oci.WithHostNamespace(specs.NetworkNamespace))
 		if s.opts.Rootless {

@@ -99,6 +99,11 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		undoPrepare()
 		return s.startFailed(ctx, c, err)
 	}
+	if err := s.chownMounts(ctx, c, cc); err != nil {
+		s.unmountVolumes(ctx, c)
+		undoPrepare()
+		return s.startFailed(ctx, c, err)
+	}
 	// A container with a namespace of its own has its networks connected
 	// while runc creates the task (netns.go); the others once the task,
 	// and with it the namespace runc made, exists.

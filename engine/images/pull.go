@@ -178,7 +178,7 @@ func (s *Service) fetch(ctx context.Context, named reference.Named, target ocisp
 			SnapshotterKey:          s.snapshotter,
 			Snapshotter:             s.client.SnapshotService(s.snapshotter),
 			SnapshotterCapabilities: caps,
-			Applier:                 tr.applier(s.client.DiffService()),
+			Applier:                 tr.applier(s.applier()),
 		}),
 		unpack.WithFetchAllContent(),
 		unpack.WithLimiter(s.downloads),

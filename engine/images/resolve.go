@@ -71,7 +71,11 @@ func (s *Service) unpack(ctx context.Context, ci containerd.Image) error {
 	if err == nil && ok {
 		return nil
 	}
-	if err := ci.Unpack(ctx, s.snapshotter); err != nil && !errdefs.IsAlreadyExists(err) {
+	unpack := func() error { return ci.Unpack(ctx, s.snapshotter) }
+	if s.squashOwners {
+		unpack = func() error { return s.unpackSquashed(ctx, ci) }
+	}
+	if err := unpack(); err != nil && !errdefs.IsAlreadyExists(err) {
 		return fmt.Errorf("unpack image %s: %w", ci.Name(), err)
 	}
 	return nil

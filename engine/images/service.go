@@ -75,6 +75,10 @@ type Options struct {
 	// (<root>/io.containerd.content.v1.content), read directly by docker
 	// save; empty reads through containerd.
 	ContentRoot string
+	// SquashOwners unpacks layers with every file owned by root, for a
+	// user namespace that maps the user's own ID alone (single-ID mode),
+	// where files of other owners cannot be created.
+	SquashOwners bool
 }
 
 // Service implements Docker's image operations on containerd.
@@ -83,8 +87,10 @@ type Service struct {
 	client      *containerd.Client
 	ns          string
 	snapshotter string
-	certsDir    string
-	events      Publisher
+	// squashOwners: see Options.SquashOwners.
+	squashOwners bool
+	certsDir     string
+	events       Publisher
 	// platform picks the manifest of a multi-platform image: the host's.
 	platform platforms.MatchComparer
 
@@ -123,6 +129,7 @@ func New(client *containerd.Client, opts Options) *Service {
 		client:          client,
 		ns:              opts.Namespace,
 		snapshotter:     opts.Snapshotter,
+		squashOwners:    opts.SquashOwners,
 		certsDir:        opts.CertsDir,
 		events:          opts.Events,
 		platform:        platforms.Default(),

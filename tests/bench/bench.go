@@ -15,6 +15,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"github.com/roostd/roost/tests/busybox/busyboximg"
 )
 
@@ -66,7 +68,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 			return nil, fmt.Errorf("%s is missing: run make first", filepath.Join(srcBin, name))
 		}
 	}
-	if b.dockerCLI, err = findDockerCLI(); err != nil {
+	if b.dockerCLI, err = testenv.DockerCLI(); err != nil {
 		return nil, err
 	}
 	if b.tmp, err = os.MkdirTemp("", "roost-bench-"); err != nil {
@@ -87,14 +89,14 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 		}
 		// Every engine's leftovers, not only roostd's: the peers would start
 		// beside them and count them.
-		if busy := allProcs(b.acct.owns); len(busy) > 0 {
+		if busy := testenv.Procs(b.acct.owns); len(busy) > 0 {
 			if !o.killLeftovers {
-				return b, fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", o.user, len(busy), procList(busy))
+				return b, fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", o.user, len(busy), testenv.List(busy))
 			}
-			list := func() []proc { return allProcs(b.acct.owns) }
-			left := killAll(list, 0)
-			killAll(list, lingerTimeout) // wait for them to go
-			fmt.Fprintf(os.Stderr, "bench: killed %d processes of %s left by an earlier run:\n%s\n", len(left), o.user, procList(left))
+			list := func() []proc { return testenv.Procs(b.acct.owns) }
+			left := testenv.KillAll(list, 0)
+			testenv.KillAll(list, lingerTimeout) // wait for them to go
+			fmt.Fprintf(os.Stderr, "bench: killed %d processes of %s left by an earlier run:\n%s\n", len(left), o.user, testenv.List(left))
 		}
 	} else if b.acct, err = callerAccount(b.tmp); err != nil {
 		return b, err
@@ -111,7 +113,7 @@ func newBench(ctx context.Context, o options) (*bench, error) {
 	if err := copyExecutable(b.self); err != nil {
 		return b, err
 	}
-	fmt.Fprintf(os.Stderr, "bench: engines run as %s (uid %d), XDG_RUNTIME_DIR=%s; temporary dir %s\n", b.acct.name, b.acct.uid, b.acct.runtimeDir, b.tmp)
+	fmt.Fprintf(os.Stderr, "bench: engines run as %s (uid %d), XDG_RUNTIME_DIR=%s; temporary dir %s\n", b.acct.Name, b.acct.UID, b.acct.RuntimeDir, b.tmp)
 	b.dockerConfig = filepath.Join(b.tmp, "docker-config")
 	if err := os.Mkdir(b.dockerConfig, 0o700); err != nil {
 		return b, err
@@ -201,18 +203,6 @@ func findRepo() (string, error) {
 		}
 		dir = parent
 	}
-}
-
-// findDockerCLI prefers /usr/local/bin/docker (a current CLI), then PATH.
-func findDockerCLI() (string, error) {
-	const preferred = "/usr/local/bin/docker"
-	if _, err := os.Stat(preferred); err == nil {
-		return preferred, nil
-	}
-	if p, err := exec.LookPath("docker"); err == nil {
-		return filepath.Abs(p)
-	}
-	return "", errors.New("no docker CLI in /usr/local/bin or on PATH: apt-get install docker.io provides one")
 }
 
 // copyBins copies the named files of src into a new dir dst, executable

@@ -22,6 +22,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 func main() {
@@ -180,8 +182,8 @@ func (b *bench) measure(o options) *report {
 	}
 	rep.versions = b.versions(all)
 	rep.idle = b.idleProcs
-	if left := killAll(b.accountProcs, lingerTimeout); len(left) > 0 {
-		b.problemf("processes of %s still ran %v after every engine was stopped and were killed with SIGKILL:\n%s", b.acct.name, lingerTimeout, procList(left))
+	if left := testenv.KillAll(b.accountProcs, lingerTimeout); len(left) > 0 {
+		b.problemf("processes of %s still ran %v after every engine was stopped and were killed with SIGKILL:\n%s", b.acct.Name, lingerTimeout, testenv.List(left))
 	}
 	b.awaitReaping()
 	rep.problems = b.problems
@@ -206,7 +208,7 @@ func (b *bench) awaitReaping() {
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
 			if pid, err := strconv.Atoi(e.Name()); err == nil {
-				if p, ok := readProc(pid); ok && p.state == "Z" && b.acct.owns(p) {
+				if p, ok := testenv.ReadProc(pid); ok && p.State == "Z" && b.acct.owns(p) {
 					z = append(z, p)
 				}
 			}
@@ -220,7 +222,7 @@ func (b *bench) awaitReaping() {
 			return
 		}
 		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "bench: %d exited processes of %s are not reaped by init after %v:\n%s\n", len(z), b.acct.name, zombieWait, procList(z))
+			fmt.Fprintf(os.Stderr, "bench: %d exited processes of %s are not reaped by init after %v:\n%s\n", len(z), b.acct.Name, zombieWait, testenv.List(z))
 			return
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -276,5 +278,5 @@ func (b *bench) accountProcs() []proc {
 	if !b.acct.switched {
 		return nil
 	}
-	return allProcs(b.acct.owns)
+	return testenv.Procs(b.acct.owns)
 }

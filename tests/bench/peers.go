@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // The peers are the engines roost is compared with, from Debian's packages
@@ -141,7 +143,7 @@ func podmanPeer(b *bench) *peer {
 		// conmon of a finished `docker exec` waits --exit-delay (300 s)
 		// before it exits, by podman's design.
 		leftover: func(pr proc) bool {
-			return pr.comm == "podman pause" || (pr.comm == "conmon" && strings.Contains(pr.cmdline, "--exec-attach"))
+			return pr.Comm == "podman pause" || (pr.Comm == "conmon" && strings.Contains(pr.Cmdline, "--exec-attach"))
 		},
 		version: func() string {
 			return strings.Join([]string{
@@ -205,9 +207,9 @@ func (p *peer) setUp() error {
 func (p *peer) env() []string {
 	a := p.b.acct
 	return []string{
-		"HOME=" + a.home,
-		"USER=" + a.name,
-		"LOGNAME=" + a.name,
+		"HOME=" + a.Home,
+		"USER=" + a.Name,
+		"LOGNAME=" + a.Name,
 		"PATH=" + peerPath,
 		"XDG_RUNTIME_DIR=" + filepath.Join(p.dir, "run"),
 		"XDG_DATA_HOME=" + filepath.Join(p.dir, "data"),
@@ -276,18 +278,18 @@ func (p *peer) roles() map[int]string {
 	m := map[int]string{}
 	for _, pr := range p.procs() {
 		switch {
-		case p.cmd != nil && pr.pid == p.cmd.Process.Pid && p.name == "dockerd":
-			m[pr.pid] = "RootlessKit parent"
-		case p.cmd != nil && pr.pid == p.cmd.Process.Pid:
-			m[pr.pid] = "service (parent)"
-		case pr.comm == "exe":
-			m[pr.pid] = "RootlessKit child"
-		case pr.comm == "podman":
-			m[pr.pid] = "service (in the user namespace)"
-		case pr.comm == "podman pause":
-			m[pr.pid] = "pause (holds the user namespace)"
+		case p.cmd != nil && pr.PID == p.cmd.Process.Pid && p.name == "dockerd":
+			m[pr.PID] = "RootlessKit parent"
+		case p.cmd != nil && pr.PID == p.cmd.Process.Pid:
+			m[pr.PID] = "service (parent)"
+		case pr.Comm == "exe":
+			m[pr.PID] = "RootlessKit child"
+		case pr.Comm == "podman":
+			m[pr.PID] = "service (in the user namespace)"
+		case pr.Comm == "podman pause":
+			m[pr.PID] = "pause (holds the user namespace)"
 		default:
-			m[pr.pid] = pr.comm
+			m[pr.PID] = pr.Comm
 		}
 	}
 	return m
@@ -297,15 +299,15 @@ func (p *peer) roles() map[int]string {
 // or in a user namespace seen in it.
 func (p *peer) procs() []proc {
 	self := os.Getpid()
-	owned := allProcs(func(pr proc) bool { return p.b.acct.owns(pr) && pr.pid != self })
+	owned := testenv.Procs(func(pr proc) bool { return p.b.acct.owns(pr) && pr.PID != self })
 	for _, pr := range owned {
-		if pr.session == p.session && pr.userNS != "" && pr.userNS != p.hostNS {
-			p.userNS[pr.userNS] = true
+		if pr.Session == p.session && pr.UserNS != "" && pr.UserNS != p.hostNS {
+			p.userNS[pr.UserNS] = true
 		}
 	}
 	var mine []proc
 	for _, pr := range owned {
-		if (p.session != 0 && pr.session == p.session) || p.userNS[pr.userNS] {
+		if (p.session != 0 && pr.Session == p.session) || p.userNS[pr.UserNS] {
 			mine = append(mine, pr)
 		}
 	}
@@ -339,17 +341,17 @@ func (p *peer) stop() []string {
 		}
 		if len(unexpected) == 0 || time.Now().After(deadline) {
 			for _, pr := range left {
-				_ = syscall.Kill(pr.pid, syscall.SIGKILL)
+				_ = syscall.Kill(pr.PID, syscall.SIGKILL)
 			}
 			if len(unexpected) > 0 {
-				problems = append(problems, fmt.Sprintf("%d processes outlived %s and were killed with SIGKILL:\n%s", len(unexpected), p.name, procList(unexpected)))
+				problems = append(problems, fmt.Sprintf("%d processes outlived %s and were killed with SIGKILL:\n%s", len(unexpected), p.name, testenv.List(unexpected)))
 			}
 			break
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if left := killAll(p.procs, lingerTimeout); len(left) > 0 {
-		problems = append(problems, fmt.Sprintf("%d processes of %s survived SIGKILL:\n%s", len(left), p.name, procList(left)))
+	if left := testenv.KillAll(p.procs, lingerTimeout); len(left) > 0 {
+		problems = append(problems, fmt.Sprintf("%d processes of %s survived SIGKILL:\n%s", len(left), p.name, testenv.List(left)))
 	}
 	return problems
 }

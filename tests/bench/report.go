@@ -292,9 +292,9 @@ func (rep *report) markdown() []byte {
 			role := p.role
 			if role == "" {
 				// slirp4netns, say, which has no pid file.
-				role = filepath.Base(strings.Fields(p.cmdline + " ?")[0])
+				role = filepath.Base(strings.Fields(p.Cmdline + " ?")[0])
 			}
-			fmt.Fprintf(&b, "| %d | %s | %.1f MiB | %.1f MiB | `%s` |\n", p.pid, role, float64(p.rssKB)/1024, float64(p.pssKB)/1024, truncate(p.cmdline, 80))
+			fmt.Fprintf(&b, "| %d | %s | %.1f MiB | %.1f MiB | `%s` |\n", p.PID, role, float64(p.RSSKB)/1024, float64(p.pssKB)/1024, truncate(p.Cmdline, 80))
 		}
 	}
 	if len(rep.problems) > 0 {
@@ -375,6 +375,7 @@ const docHeader = "# Benchmarks\n\n" +
 	"| idle RSS, idle PSS | sum of `VmRSS` (what `ps` shows, shared pages counted once per process that maps them) and of `Pss` (`smaps_rollup`: shared pages divided among the processes that map them, closer to what the engine costs) over every process of the engine, after a fresh start and before any container: 5 samples (quick: 3) a second apart, the first 3 s after the first answered ping. The processes are the account's that are in the daemon's session or in a user namespace seen in it: roost's API process, keeper, RootlessKit child (which is nsinit too) with the sleep(1) it must run, slirp4netns and containerd; dockerd's RootlessKit parent and child, slirp4netns, dockerd and containerd; podman's service (outer and inner) and pause process, and conmon and slirp4netns while containers run. The processes of the last sample are listed below the table |\n" +
 	"| idle RSS after 100 runs | the same after the engine has run 100 containers in all (quick: 30): the runs of the other workloads, topped up with `docker run --rm busybox true` four at a time. What grew since the start and stays is a leak, or a cache |\n" +
 	"| GET /_ping, GET /containers/json | requests per second from 8 keep-alive connections over the unix socket, each sending its next request when the answer came (a closed loop, like wrk, which speaks no unix sockets): the bench's own load generator, the same for every engine. /containers/json lists no containers. One warm-up window, then 5 windows of 1 s (quick: 3 of 0.5 s); the samples are the windows' rates, so more is better, min is the worst window and p95 a good one |\n" +
+	"| write, read: container rootfs, named volume | `dd` of 1 GiB (quick: 256 MiB) from `/dev/zero` with `conv=fsync`, then back to `/dev/null`, by busybox through `docker exec` in a running container: in its root filesystem (the snapshotter) and in a named volume; 3 rounds (quick: 2). The read follows the write, so it mostly measures the page cache. `host dir (floor)` is the same dd on a directory of the host, the limit. `roost (fuse-overlayfs)` is roost restarted with `--storage-driver fuse-overlayfs` for the root filesystem rows (a named volume is a directory of the data root whatever the snapshotter), then restarted with its default driver; its ratio is roost on native overlayfs over it |\n" +
 	"| start to /_ping | from exec of the daemon (roostd; `dockerd-rootless.sh`; `podman system service`) to its first answered `GET /_ping`, polled every 5 ms, with nothing of the engine running before (the previous one stopped with SIGTERM and all its processes gone) and the data of the earlier starts kept (busybox loaded). roost's includes the keeper (RootlessKit, slirp4netns) and containerd, dockerd's RootlessKit, slirp4netns and containerd. 5 starts (quick: 3) |\n" +
 	"| start to docker version | the same start, until a `docker version` run right after that first ping has exited successfully: podman answers its ping before it has set up its runtime |\n" +
 	"\n" +

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 const (
@@ -47,19 +49,21 @@ type roostd struct {
 	// stateExisted tells whether stateDir was there before the bench, so
 	// that the bench removes only what it made.
 	stateExisted bool
+	// args are roostd's flags at the next start (see storageDriver).
+	args []string
 }
 
 func newRoostd(b *bench) *roostd {
 	return &roostd{
 		b:        b,
-		sock:     filepath.Join(b.acct.runtimeDir, "docker.sock"),
-		stateDir: filepath.Join(b.acct.runtimeDir, "roost"),
+		sock:     filepath.Join(b.acct.RuntimeDir, "docker.sock"),
+		stateDir: filepath.Join(b.acct.RuntimeDir, "roost"),
 	}
 }
 
 // engine describes roostd to the workloads.
 func (r *roostd) engine() *engine {
-	return &engine{
+	e := &engine{
 		name:       "roost",
 		dockerHost: "unix://" + r.sock,
 		setUp:      r.setUp,
@@ -68,6 +72,8 @@ func (r *roostd) engine() *engine {
 		procs:      r.procs,
 		roles:      r.roles,
 	}
+	e.storageDriver = r.storageDriver
+	return e
 }
 
 // roles names roostd's processes from its pid files.
@@ -94,10 +100,10 @@ func (r *roostd) setUp() error {
 	if a.switched {
 		if busy := r.userProcs(); len(busy) > 0 {
 			if !r.b.killLeftovers {
-				return fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", a.name, len(busy), procList(busy))
+				return fmt.Errorf("%s already has %d running processes (an e2e run, or an earlier bench that was killed?):\n%s\nstop them, or rerun with -kill-leftovers", a.Name, len(busy), testenv.List(busy))
 			}
-			left := killAll(r.userProcs, 0)
-			r.b.problemf("killed %d processes of %s left by an earlier run:\n%s", len(left), a.name, procList(left))
+			left := testenv.KillAll(r.userProcs, 0)
+			r.b.problemf("killed %d processes of %s left by an earlier run:\n%s", len(left), a.Name, testenv.List(left))
 		}
 		if err := r.removeState(); err != nil {
 			return fmt.Errorf("removing the state of an earlier run: %w", err)
@@ -119,7 +125,7 @@ func (r *roostd) start() (time.Duration, error) {
 	b := r.b
 	r.started = true
 	fmt.Fprintf(b.log, "=== bench: starting %s/roostd at %s\n", b.binDir, time.Now().Format(time.RFC3339Nano))
-	cmd := b.acct.command(context.Background(), b.binDir, filepath.Join(b.binDir, "roostd"))
+	cmd := b.acct.command(context.Background(), b.binDir, filepath.Join(b.binDir, "roostd"), r.args...)
 	cmd.Stdout, cmd.Stderr = b.log, b.log
 	// If the bench dies, roostd is told to shut down rather than left behind.
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM
@@ -214,8 +220,8 @@ func (r *roostd) stop() []string {
 	} else if r.cmd != nil && r.exitErr != nil {
 		problems = append(problems, fmt.Sprintf("roostd had already exited: %v", r.exitErr))
 	}
-	if left := killAll(r.procs, lingerTimeout); len(left) > 0 {
-		problems = append(problems, fmt.Sprintf("%d processes outlived roostd and were killed with SIGKILL:\n%s", len(left), procList(left)))
+	if left := testenv.KillAll(r.procs, lingerTimeout); len(left) > 0 {
+		problems = append(problems, fmt.Sprintf("%d processes outlived roostd and were killed with SIGKILL:\n%s", len(left), testenv.List(left)))
 	}
 	return problems
 }
@@ -228,6 +234,18 @@ func (r *roostd) restart() (time.Duration, error) {
 	return r.start()
 }
 
+// storageDriver restarts roostd with --storage-driver driver, or without
+// the flag for "". Data is kept: the image is in the content store that
+// both snapshotters share, and is unpacked into the new one at first use.
+func (r *roostd) storageDriver(driver string) error {
+	r.args = nil
+	if driver != "" {
+		r.args = []string{"--storage-driver", driver}
+	}
+	_, err := r.restart()
+	return err
+}
+
 // tearDown stops roostd and removes the state the bench made.
 func (r *roostd) tearDown() []string {
 	if !r.started {
@@ -237,9 +255,9 @@ func (r *roostd) tearDown() []string {
 	if r.b.acct.switched {
 		// Someone else uses the account meanwhile: their state stays.
 		if others := r.userProcs(); len(others) > 0 {
-			problems = append(problems, fmt.Sprintf("%d processes of %s that the bench did not start run now (another e2e or bench run?); they and the state in %s are left alone:\n%s", len(others), r.b.acct.name, r.b.acct.runtimeDir, procList(others)))
+			problems = append(problems, fmt.Sprintf("%d processes of %s that the bench did not start run now (another e2e or bench run?); they and the state in %s are left alone:\n%s", len(others), r.b.acct.Name, r.b.acct.RuntimeDir, testenv.List(others)))
 		} else if err := r.removeState(); err != nil {
-			problems = append(problems, fmt.Sprintf("removing the state of %s: %v", r.b.acct.name, err))
+			problems = append(problems, fmt.Sprintf("removing the state of %s: %v", r.b.acct.Name, err))
 		}
 	} else if !r.stateExisted {
 		_ = os.RemoveAll(r.stateDir)
@@ -255,32 +273,32 @@ func (r *roostd) tearDown() []string {
 // the caller, or with another run on the same account, nothing else counts.
 func (r *roostd) procs() []proc {
 	self := os.Getpid()
-	return allProcs(func(p proc) bool {
-		return r.b.acct.owns(p) && p.pid != self &&
-			((r.userNS != "" && p.userNS == r.userNS) ||
-				(r.keeperSession != 0 && p.session == r.keeperSession) ||
-				(r.cmd != nil && p.pid == r.cmd.Process.Pid))
+	return testenv.Procs(func(p proc) bool {
+		return r.b.acct.owns(p) && p.PID != self &&
+			((r.userNS != "" && p.UserNS == r.userNS) ||
+				(r.keeperSession != 0 && p.Session == r.keeperSession) ||
+				(r.cmd != nil && p.PID == r.cmd.Process.Pid))
 	})
 }
 
 // userProcs lists every process of the account and its subordinate uids.
 func (r *roostd) userProcs() []proc {
-	return allProcs(r.b.acct.owns)
+	return testenv.Procs(r.b.acct.owns)
 }
 
 // removeState deletes the dedicated user's runtime state and data, so that
 // the next start begins from nothing. The account stays.
 func (r *roostd) removeState() error {
 	a := r.b.acct
-	entries, err := os.ReadDir(a.runtimeDir)
+	entries, err := os.ReadDir(a.RuntimeDir)
 	if err != nil && !os.IsNotExist(err) {
 		return err
 	}
 	var errs []error
 	for _, e := range entries {
-		errs = append(errs, os.RemoveAll(filepath.Join(a.runtimeDir, e.Name())))
+		errs = append(errs, os.RemoveAll(filepath.Join(a.RuntimeDir, e.Name())))
 	}
-	errs = append(errs, os.RemoveAll(filepath.Join(a.home, ".local/share/roost")))
+	errs = append(errs, os.RemoveAll(filepath.Join(a.Home, ".local/share/roost")))
 	return errors.Join(errs...)
 }
 
@@ -294,7 +312,7 @@ func readPIDFile(path string) int {
 	if err != nil || pid <= 0 {
 		return 0
 	}
-	if p, ok := readProc(pid); !ok || p.state == "Z" {
+	if p, ok := testenv.ReadProc(pid); !ok || p.State == "Z" {
 		return 0
 	}
 	return pid

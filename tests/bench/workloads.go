@@ -34,6 +34,10 @@ type engine struct {
 	runTrue func(ctx context.Context, warmup, n int) ([]time.Duration, error)
 	// version describes a peer's binaries for the report.
 	version func() string
+	// storageDriver restarts the engine with another storage driver ("" for
+	// its default), for the storage rows of each snapshotter; nil for
+	// engines measured on one only.
+	storageDriver func(driver string) error
 
 	// driver is the storage driver `docker info` named, for the report.
 	driver string
@@ -444,12 +448,12 @@ func idleRows(b *bench, e *engine, label string) []row {
 		}
 		last = last[:0]
 		for _, p := range procs {
-			pssKB, err := pssKB(p.pid)
+			pssKB, err := pssKB(p.PID)
 			if err != nil && pss.err == nil {
 				pss.err = fmt.Errorf("reading the PSS of %s: %w", p, err)
 			}
-			p := idleProc{proc: p, pssKB: pssKB, role: roles[p.pid]}
-			rssKB += p.rssKB
+			p := idleProc{proc: p, pssKB: pssKB, role: roles[p.PID]}
+			rssKB += p.RSSKB
 			pssSum += p.pssKB
 			last = append(last, p)
 		}

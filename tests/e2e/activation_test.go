@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // TestSocketActivation starts a second roostd the way roost.socket does:
@@ -92,7 +94,7 @@ func TestSocketActivation(t *testing.T) {
 	// started before roostd joined the namespace, must not inherit it.
 	inode := listeningInode(t, sock)
 	for _, p := range markedProcs(run) {
-		if p.pid != pid && holdsSocket(p.pid, inode) {
+		if p.PID != pid && holdsSocket(p.PID, inode) {
 			t.Errorf("process %v holds the activated socket", p)
 		}
 	}
@@ -117,7 +119,7 @@ func TestSocketActivation(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			killMarked(run)
-			t.Fatalf("%d processes outlived the activated roostd:\n%s", len(left), procList(left))
+			t.Fatalf("%d processes outlived the activated roostd:\n%s", len(left), testenv.List(left))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -133,12 +135,12 @@ func markedProcs(run string) []proc {
 		if err != nil || pid == os.Getpid() {
 			continue
 		}
-		p, ok := readProc(pid)
-		if !ok || p.state == "Z" {
+		p, ok := testenv.ReadProc(pid)
+		if !ok || p.State == "Z" {
 			continue
 		}
 		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if strings.Contains(p.cmdline, run+"/") || strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00") {
+		if strings.Contains(p.Cmdline, run+"/") || strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00") {
 			out = append(out, p)
 		}
 	}
@@ -147,7 +149,7 @@ func markedProcs(run string) []proc {
 
 func killMarked(run string) {
 	for _, p := range markedProcs(run) {
-		_ = syscall.Kill(p.pid, syscall.SIGKILL)
+		_ = syscall.Kill(p.PID, syscall.SIGKILL)
 	}
 }
 

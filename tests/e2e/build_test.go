@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // cancelSleep is the argument of the sleep that TestBuildInterrupted's RUN
@@ -97,7 +99,7 @@ func TestBuildkitdKilled(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 buildkitd (pid %d): %v", old, err)
 	}
-	if err := waitGone(old, 5*time.Second); err != nil {
+	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	out := dockerOK(t, "build", "--no-cache", "-t", "buildkill:1", dir)

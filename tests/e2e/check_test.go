@@ -37,7 +37,7 @@ func TestCheckMissing(t *testing.T) {
 	}
 	cmd := exec.Command(roostd, "check")
 	cmd.Env = u.daemonEnv(harness.binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.SysProcAttr = u.sysProcAttr()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 const (
@@ -48,7 +49,7 @@ func (d *daemon) exited() bool {
 func (u *testUser) sysProcAttr() *syscall.SysProcAttr {
 	a := &syscall.SysProcAttr{Setpgid: true}
 	if !u.self {
-		a.Credential = &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid), Groups: u.groups}
+		a.Credential = &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID), Groups: u.Groups}
 	}
 	return a
 }
@@ -61,16 +62,16 @@ func (u *testUser) sysProcAttr() *syscall.SysProcAttr {
 // the user's own engine keeps its images, containers and settings there.
 func (u *testUser) daemonEnv(binDir string) []string {
 	env := []string{
-		"HOME=" + u.home,
-		"USER=" + u.name,
-		"LOGNAME=" + u.name,
-		"XDG_RUNTIME_DIR=" + u.runtimeDir,
+		"HOME=" + u.Home,
+		"USER=" + u.Name,
+		"LOGNAME=" + u.Name,
+		"XDG_RUNTIME_DIR=" + u.RuntimeDir,
 		"PATH=" + binDir + ":/usr/sbin:/usr/bin:/sbin:/bin",
 	}
 	if u.self {
 		env = append(env,
-			"XDG_DATA_HOME="+filepath.Join(u.home, ".local/share"),
-			"XDG_CONFIG_HOME="+filepath.Join(u.home, ".config"))
+			"XDG_DATA_HOME="+filepath.Join(u.Home, ".local/share"),
+			"XDG_CONFIG_HOME="+filepath.Join(u.Home, ".config"))
 	}
 	return env
 }
@@ -82,7 +83,7 @@ func startDaemon(u *testUser, binDir string, log *os.File, sock string) (*daemon
 	fmt.Fprintf(log, "=== e2e: starting %s/roostd at %s\n", binDir, time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(filepath.Join(binDir, "roostd"))
 	cmd.Env = u.daemonEnv(binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = u.sysProcAttr()
 	// If the test binary dies (go test's timeout panics it), the daemon is
@@ -192,16 +193,7 @@ func stopDaemons(daemons []*daemon) []string {
 }
 
 // proc is a process found in /proc.
-type proc struct {
-	pid     int
-	uid     int
-	state   string
-	cmdline string
-}
-
-func (p proc) String() string {
-	return fmt.Sprintf("pid %d uid %d state %s: %s", p.pid, p.uid, p.state, p.cmdline)
-}
+type proc = testenv.Proc
 
 // userProcesses lists the live processes that run as the user or as one of
 // its subordinate uids (a container process that is not root inside its
@@ -209,24 +201,9 @@ func (p proc) String() string {
 // Zombies are left out: they have already exited, and whether they are
 // reaped depends on the machine's init, not on roostd.
 func (u *testUser) userProcesses() []proc {
-	entries, _ := os.ReadDir("/proc")
-	var procs []proc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		p, ok := readProc(pid)
-		if !ok || p.state == "Z" {
-			continue
-		}
-		if p.uid == u.uid || (p.uid >= u.subStart && p.uid < u.subStart+u.subCount) {
-			if !u.self || u.owns(pid) {
-				procs = append(procs, p)
-			}
-		}
-	}
-	return procs
+	return testenv.Procs(func(p proc) bool {
+		return u.Owns(p.UID) && (!u.self || u.owns(p.PID))
+	})
 }
 
 // owns reports whether a process of the user (or of its subordinate uids)
@@ -245,7 +222,7 @@ func (u *testUser) owns(pid int) bool {
 		if u.marked(pid) {
 			return true
 		}
-		pid = parentPID(pid)
+		pid = testenv.ParentPID(pid)
 	}
 	return false
 }
@@ -254,7 +231,7 @@ func (u *testUser) owns(pid int) bool {
 func (u *testUser) marked(pid int) bool {
 	environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
 	for _, kv := range strings.Split(string(environ), "\x00") {
-		if kv == "XDG_RUNTIME_DIR="+u.runtimeDir {
+		if kv == "XDG_RUNTIME_DIR="+u.RuntimeDir {
 			return true
 		}
 	}
@@ -264,38 +241,8 @@ func (u *testUser) marked(pid int) bool {
 			return true
 		}
 	}
-	ns, ok := userNS(pid)
+	ns, ok := testenv.UserNSOf(pid)
 	return ok && u.userNS[ns]
-}
-
-// parentPID reads the PPid of pid from /proc/<pid>/stat (the field after
-// the parenthesized command name, which may itself contain spaces); 0 if
-// the process is gone.
-func parentPID(pid int) int {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0
-	}
-	s := string(data)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0
-	}
-	f := strings.Fields(s[i+1:])
-	if len(f) < 2 {
-		return 0
-	}
-	ppid, _ := strconv.Atoi(f[1])
-	return ppid
-}
-
-// userNS identifies the user namespace pid runs in.
-func userNS(pid int) ([2]uint64, bool) {
-	var st syscall.Stat_t
-	if err := syscall.Stat(fmt.Sprintf("/proc/%d/ns/user", pid), &st); err != nil {
-		return [2]uint64{}, false
-	}
-	return [2]uint64{st.Dev, st.Ino}, true
 }
 
 // noteUserNS records the user namespace roostd's processes run in, read
@@ -306,64 +253,29 @@ func (u *testUser) noteUserNS() {
 	if !u.self {
 		return
 	}
-	own, _ := userNS(os.Getpid())
+	own, _ := testenv.UserNSOf(os.Getpid())
 	for _, name := range []string{"nsinit.pid", "containerd.pid", "roostd.pid"} {
 		pid, err := u.readPidFile(name)
 		if err != nil {
 			continue
 		}
-		if ns, ok := userNS(pid); ok && ns != own {
+		if ns, ok := testenv.UserNSOf(pid); ok && ns != own {
 			u.userNS[ns] = true
 		}
 	}
 }
 
-// readProc reads a process's real uid, state and command line.
-func readProc(pid int) (proc, bool) {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return proc{}, false
-	}
-	p := proc{pid: pid, uid: -1}
-	for _, line := range strings.Split(string(status), "\n") {
-		k, v, _ := strings.Cut(line, ":")
-		f := strings.Fields(v)
-		switch {
-		case k == "State" && len(f) > 0:
-			p.state = f[0]
-		case k == "Uid" && len(f) > 0:
-			p.uid, _ = strconv.Atoi(f[0])
-		}
-	}
-	cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	p.cmdline = strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))
-	return p, true
-}
-
 // reapLeftovers waits up to lingerTimeout for the user's processes to go
 // away, then kills the rest with SIGKILL and returns them.
 func (u *testUser) reapLeftovers(linger time.Duration) []proc {
-	deadline := time.Now().Add(linger)
-	for {
-		left := u.userProcesses()
-		if len(left) == 0 {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			for _, p := range left {
-				_ = syscall.Kill(p.pid, syscall.SIGKILL)
-			}
-			return left
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	return testenv.KillAll(u.userProcesses, linger)
 }
 
 // readPidFile reads a pid file from roostd's state dir and checks that the
 // pid is a live process of the user, so that a test never signals a
 // stranger because of a stale or wrong file.
 func (u *testUser) readPidFile(name string) (int, error) {
-	path := filepath.Join(u.runtimeDir, "roost", name)
+	path := filepath.Join(u.RuntimeDir, "roost", name)
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return 0, err
@@ -372,31 +284,16 @@ func (u *testUser) readPidFile(name string) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", path, err)
 	}
-	p, ok := readProc(pid)
+	p, ok := testenv.ReadProc(pid)
 	switch {
 	case !ok:
 		return 0, fmt.Errorf("%s holds pid %d, which does not run", path, pid)
-	case p.uid != u.uid:
-		return 0, fmt.Errorf("%s holds pid %d, which runs as uid %d, not %s", path, pid, p.uid, u.name)
-	case p.state == "Z":
+	case p.UID != u.UID:
+		return 0, fmt.Errorf("%s holds pid %d, which runs as uid %d, not %s", path, pid, p.UID, u.Name)
+	case p.State == "Z":
 		return 0, fmt.Errorf("%s holds pid %d, which is a zombie", path, pid)
 	case u.self && !u.owns(pid):
 		return 0, fmt.Errorf("%s holds pid %d, which this run did not start", path, pid)
 	}
 	return pid, nil
-}
-
-// waitGone waits until pid no longer runs (or is a zombie).
-func waitGone(pid int, timeout time.Duration) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		p, ok := readProc(pid)
-		if !ok || p.state == "Z" {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return errors.New("pid " + strconv.Itoa(pid) + " still runs")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -38,7 +38,7 @@ func TestDaemonConfigContainerKeysInvalid(t *testing.T) {
 		}
 		cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), "--config-file", path)
 		cmd.Env = u.daemonEnv(harness.binDir)
-		cmd.Dir = u.home
+		cmd.Dir = u.Home
 		cmd.SysProcAttr = u.sysProcAttr()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -37,7 +39,7 @@ func privateEnv(t *testing.T, prefix string) (run, home string, env []string) {
 			t.Fatal(err)
 		}
 		if !u.self {
-			if err := os.Chown(d, u.uid, u.gid); err != nil {
+			if err := os.Chown(d, u.UID, u.GID); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -50,8 +52,8 @@ func privateEnv(t *testing.T, prefix string) (run, home string, env []string) {
 	})
 	env = []string{
 		"HOME=" + home,
-		"USER=" + u.name,
-		"LOGNAME=" + u.name,
+		"USER=" + u.Name,
+		"LOGNAME=" + u.Name,
 		"XDG_RUNTIME_DIR=" + run,
 		"XDG_DATA_HOME=" + filepath.Join(home, ".local/share"),
 		"XDG_CONFIG_HOME=" + filepath.Join(home, ".config"),
@@ -225,7 +227,7 @@ func TestIdleExitSocketActivation(t *testing.T) {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("%s: %d processes of the engine are left:\n%s", when, len(left), procList(left))
+				t.Fatalf("%s: %d processes of the engine are left:\n%s", when, len(left), testenv.List(left))
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
@@ -302,8 +304,8 @@ func TestIdleExitWithoutActivation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !harness.user.self {
-		_ = os.Chown(filepath.Join(home, ".config"), harness.user.uid, harness.user.gid)
-		_ = os.Chown(cfgDir, harness.user.uid, harness.user.gid)
+		_ = os.Chown(filepath.Join(home, ".config"), harness.user.UID, harness.user.GID)
+		_ = os.Chown(cfgDir, harness.user.UID, harness.user.GID)
 	}
 	var log bytes.Buffer
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"))
@@ -330,7 +332,7 @@ func TestIdleExitWithoutActivation(t *testing.T) {
 		t.Errorf("roostd's log does not say why it exited:\n%s", log.String())
 	}
 	if left := markedProcs(run); len(left) > 0 {
-		t.Errorf("%d processes of the engine outlived the idle exit:\n%s", len(left), procList(left))
+		t.Errorf("%d processes of the engine outlived the idle exit:\n%s", len(left), testenv.List(left))
 	}
 }
 
@@ -352,5 +354,40 @@ func TestIdleTimeoutInvalid(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("roostd %s said:\n%s\nwant %q", strings.Join(args, " "), out, want)
 		}
+	}
+}
+
+// TestFailedStartStopsItsKeeper: a roostd that started the namespace and
+// containerd and then cannot serve (here: its socket's directory would be
+// inside a file) exits with the error and stops them, so a failed start
+// leaves nothing in memory.
+func TestFailedStartStopsItsKeeper(t *testing.T) {
+	needRoostd(t)
+	run, home, env := privateEnv(t, "failstart-")
+	file := filepath.Join(run, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	sock := filepath.Join(file, "docker.sock")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(harness.binDir, "roostd"), "-H", "unix://"+sock)
+	cmd.Env, cmd.Dir = env, home
+	cmd.SysProcAttr = harness.user.sysProcAttr()
+	cmd.WaitDelay = 5 * time.Second
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "mkdir "+file+": not a directory") {
+		t.Fatalf("roostd -H unix://%s: %v, want an error naming the socket's directory\n%s", sock, err, out)
+	}
+	// The keeper was started (its log exists) and is gone again.
+	if _, err := os.Stat(filepath.Join(run, "roost", "keeper.log")); err != nil {
+		t.Errorf("the keeper never started, so the test shows nothing: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(markedProcs(run)) > 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if left := markedProcs(run); len(left) > 0 {
+		t.Errorf("%d processes of the failed start are left:\n%s", len(left), testenv.List(left))
 	}
 }

@@ -2,8 +2,14 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -46,6 +52,211 @@ func TestJournaldWithoutJournal(t *testing.T) {
 		if r := runDocker(ctx, "inspect", name); r.Code == 0 {
 			t.Errorf("container %s exists after a refused create", name)
 			runDocker(ctx, "rm", "-f", name)
+		}
+	}
+}
+
+// TestJournaldRealJournal sends a container's output to a real
+// systemd-journald: the test starts one (Debian's, as systemd would) in a
+// mount namespace of its own, with private /run/systemd, /run/log and
+// /var/log/journal, so the host's journal (if any) is never touched, and a
+// roostd of its own inside that namespace. What the container writes must
+// be in the journal with dockerd's fields, stdout at priority 6 and stderr
+// at 3, as journalctl shows it.
+func TestJournaldRealJournal(t *testing.T) {
+	needRoostd(t)
+	if os.Geteuid() != 0 {
+		t.Skip("a private journald needs root for its mount namespace")
+	}
+	const journald = "/lib/systemd/systemd-journald"
+	for _, tool := range []string{journald, "/usr/bin/journalctl", "/usr/bin/nsenter", "/usr/bin/setpriv"} {
+		if _, err := os.Stat(tool); err != nil {
+			t.Fatalf("%s is missing (hack/deps.sh installs Debian's systemd and util-linux for the tests): %v", tool, err)
+		}
+	}
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	ns := startPrivateJournald(ctx, t)
+
+	u := harness.user
+	run, home, env := privateEnv(t, "journald-")
+	sock := filepath.Join(run, "docker.sock")
+	var log syncBuffer
+	// nsenter joins the journal's mount namespace as root, setpriv then
+	// becomes the user, as a login would: roostd and its keeper see the
+	// private journal at the usual paths.
+	cmd := exec.Command("nsenter", "-t", strconv.Itoa(ns.Process.Pid), "-m", "--",
+		"setpriv", "--reuid="+u.Name, "--regid="+strconv.Itoa(u.GID), "--init-groups",
+		filepath.Join(harness.binDir, "roostd"))
+	cmd.Env, cmd.Dir = env, home
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, done: make(chan struct{})}
+	go func() { d.err = cmd.Wait(); close(d.done) }()
+	defer func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-d.done:
+		case <-time.After(stopTimeout):
+			t.Errorf("roostd did not stop within %v of SIGTERM", stopTimeout)
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-d.done
+		}
+		if t.Failed() {
+			t.Logf("roostd's log:\n%s", log.String())
+		}
+	}()
+	if err := waitPing(d, sock, pingTimeout); err != nil {
+		t.Fatal(err)
+	}
+	docker := func(args ...string) string {
+		t.Helper()
+		out, err := exec.CommandContext(ctx, harness.dockerCLI, append([]string{"-H", "unix://" + sock}, args...)...).CombinedOutput()
+		if err != nil {
+			t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	docker("load", "-i", harness.busyboxTar)
+	id := docker("run", "-d", "--name", "journald-real", "--log-driver", "journald",
+		"--log-opt", "tag={{.Name}}/{{.ImageName}}", "--log-opt", "labels=team", "--label", "team=blue",
+		"busybox", "sh", "-c", "echo to-stdout; echo to-stderr >&2")
+	if got := docker("wait", id); got != "0" {
+		t.Fatalf("docker wait: %q, want 0", got)
+	}
+	if got := docker("inspect", "-f", "{{.HostConfig.LogConfig.Type}}", id); got != "journald" {
+		t.Errorf("LogConfig.Type %q, want journald", got)
+	}
+
+	entries := journalEntries(ctx, t, ns.Process.Pid, "CONTAINER_ID_FULL="+id, 2)
+	byMessage := map[string]map[string]any{}
+	for _, e := range entries {
+		if m, ok := e["MESSAGE"].(string); ok {
+			byMessage[m] = e
+		}
+	}
+	for msg, priority := range map[string]string{"to-stdout": "6", "to-stderr": "3"} {
+		e := byMessage[msg]
+		if e == nil {
+			t.Errorf("no journal entry %q among %v", msg, entries)
+			continue
+		}
+		for field, want := range map[string]string{
+			"PRIORITY":          priority,
+			"CONTAINER_ID":      id[:12],
+			"CONTAINER_NAME":    "journald-real",
+			"CONTAINER_TAG":     "journald-real/busybox",
+			"SYSLOG_IDENTIFIER": "journald-real/busybox",
+			"IMAGE_NAME":        "busybox",
+			"TEAM":              "blue",
+			"_UID":              strconv.Itoa(u.UID),
+		} {
+			if got, _ := e[field].(string); got != want {
+				t.Errorf("entry %q: %s=%q, want %q", msg, field, got, want)
+			}
+		}
+	}
+	if out, err := exec.CommandContext(ctx, harness.dockerCLI, "-H", "unix://"+sock, "logs", id).CombinedOutput(); err == nil ||
+		!strings.Contains(string(out), `configured logging driver does not support reading`) {
+		t.Errorf("docker logs of a journald container: %v: %s", err, out)
+	}
+	docker("rm", id)
+}
+
+// startPrivateJournald starts Debian's systemd-journald in a mount
+// namespace of its own where /run/systemd, /run/log and /var/log/journal
+// are the test's, and waits for its native socket. Its process holds the
+// namespace; it is stopped when the test ends.
+func startPrivateJournald(ctx context.Context, t *testing.T) *exec.Cmd {
+	t.Helper()
+	dir, err := os.MkdirTemp(harness.tmp, "journal-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mount points must exist; the ones this test makes on the host are
+	// removed again (an empty /run/systemd would tell other programs that
+	// systemd runs).
+	var made []string
+	for _, p := range []string{"/run/systemd", "/run/log"} {
+		if _, err := os.Stat(p); os.IsNotExist(err) {
+			if err := os.Mkdir(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, p)
+		}
+	}
+	script := `set -e
+mount -t tmpfs -o mode=0755 journal-run /run/systemd
+mkdir /run/systemd/journal
+mount -t tmpfs -o mode=0755 journal-log /run/log
+if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755 journal-var /var/log/journal; fi
+exec ` + "/lib/systemd/systemd-journald"
+	var log syncBuffer
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
+	cmd.Stdout, cmd.Stderr = &log, &log
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = cmd.Process.Kill()
+			<-done
+		}
+		for _, p := range made {
+			_ = os.Remove(p)
+		}
+		_ = os.RemoveAll(dir)
+		if t.Failed() {
+			t.Logf("journald's output:\n%s", log.String())
+		}
+	})
+	socket := fmt.Sprintf("/proc/%d/root/run/systemd/journal/socket", cmd.Process.Pid)
+	for {
+		if fi, err := os.Stat(socket); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			return cmd
+		}
+		select {
+		case err := <-done:
+			t.Fatalf("journald exited before its socket appeared: %v\n%s", err, log.String())
+		case <-ctx.Done():
+			t.Fatalf("journald's socket did not appear\n%s", log.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// journalEntries reads, as root in the journal's namespace, the entries
+// that match, waiting until there are at least want of them (journald
+// writes asynchronously).
+func journalEntries(ctx context.Context, t *testing.T, pid int, match string, want int) []map[string]any {
+	t.Helper()
+	for {
+		out, err := exec.CommandContext(ctx, "nsenter", "-t", strconv.Itoa(pid), "-m", "--",
+			"journalctl", "--no-pager", "-o", "json", match).Output()
+		var entries []map[string]any
+		for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+			var e map[string]any
+			if json.Unmarshal([]byte(line), &e) == nil {
+				entries = append(entries, e)
+			}
+		}
+		if len(entries) >= want {
+			return entries
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("journalctl %s: %d entries, want %d: %v\n%s", match, len(entries), want, err, out)
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }

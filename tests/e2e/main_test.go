@@ -3,15 +3,14 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 
 	"github.com/roostd/roost/tests/busybox/busyboximg"
 )
@@ -56,7 +55,7 @@ func runMain(m *testing.M) (code int) {
 	}
 	harness.dockerHost = os.Getenv("E2E_DOCKER_HOST")
 	harness.managed = harness.dockerHost == ""
-	cli, err := findDockerCLI()
+	cli, err := testenv.DockerCLI()
 	if err != nil {
 		return fail("%v", err)
 	}
@@ -116,18 +115,6 @@ func runMain(m *testing.M) (code int) {
 	return m.Run()
 }
 
-// findDockerCLI prefers /usr/local/bin/docker (a current CLI), then PATH.
-func findDockerCLI() (string, error) {
-	const preferred = "/usr/local/bin/docker"
-	if _, err := os.Stat(preferred); err == nil {
-		return preferred, nil
-	}
-	if p, err := exec.LookPath("docker"); err == nil {
-		return filepath.Abs(p)
-	}
-	return "", errors.New("no docker CLI found in /usr/local/bin or on PATH: apt-get install docker.io provides a CLI")
-}
-
 // writeFixtures builds the busybox image archives in dir.
 func writeFixtures(dir string) error {
 	harness.busyboxTar = filepath.Join(dir, "busybox.tar")
@@ -184,7 +171,7 @@ func setUpDaemon() string {
 		}
 		harness.binDir = dir
 		u.marks = append(u.marks, dir+"/")
-		fmt.Fprintf(os.Stderr, "e2e: not root: running roostd as %s with HOME %s and XDG_RUNTIME_DIR %s\n", u.name, u.home, u.runtimeDir)
+		fmt.Fprintf(os.Stderr, "e2e: not root: running roostd as %s with HOME %s and XDG_RUNTIME_DIR %s\n", u.Name, u.Home, u.RuntimeDir)
 	} else {
 		u, err := setUpUser(testUserName)
 		if err != nil {
@@ -194,7 +181,7 @@ func setUpDaemon() string {
 		// A run that was killed (by go test's timeout, say) leaves its
 		// daemon behind; it must not disturb this one.
 		if left := u.reapLeftovers(0); len(left) > 0 {
-			fmt.Fprintf(os.Stderr, "e2e: WARNING: killed %d processes of %s left by an earlier run:\n%s\n", len(left), u.name, procList(left))
+			fmt.Fprintf(os.Stderr, "e2e: WARNING: killed %d processes of %s left by an earlier run:\n%s\n", len(left), u.Name, testenv.List(left))
 		}
 		if err := u.removeState(); err != nil {
 			return fmt.Sprintf("removing the state of an earlier run: %v", err)
@@ -203,15 +190,15 @@ func setUpDaemon() string {
 			// The checkout is out of the user's reach; run a copy instead.
 			dir := filepath.Join(harness.tmp, "bin")
 			if err := copyDir(harness.binDir, dir); err != nil {
-				return fmt.Sprintf("%s cannot reach %s and copying it failed: %v", u.name, harness.binDir, err)
+				return fmt.Sprintf("%s cannot reach %s and copying it failed: %v", u.Name, harness.binDir, err)
 			}
-			fmt.Fprintf(os.Stderr, "e2e: %s cannot reach %s; running a copy in %s\n", u.name, harness.binDir, dir)
+			fmt.Fprintf(os.Stderr, "e2e: %s cannot reach %s; running a copy in %s\n", u.Name, harness.binDir, dir)
 			harness.binDir = dir
 		}
 	}
 	u := harness.user
 
-	harness.sock = filepath.Join(u.runtimeDir, "docker.sock")
+	harness.sock = filepath.Join(u.RuntimeDir, "docker.sock")
 	harness.dockerHost = "unix://" + harness.sock
 	if harness.log, err = os.OpenFile(filepath.Join(harness.tmp, "roostd.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644); err != nil {
 		return err.Error()
@@ -242,11 +229,11 @@ func tearDownDaemon() []string {
 	harness.user.noteUserNS()
 	problems := stopDaemons(harness.daemons)
 	if left := harness.user.reapLeftovers(lingerTimeout); len(left) > 0 {
-		whose := "of " + harness.user.name
+		whose := "of " + harness.user.Name
 		if harness.user.self {
 			whose = "that the run started"
 		}
-		problems = append(problems, fmt.Sprintf("%d processes %s outlived roostd and were killed with SIGKILL:\n%s", len(left), whose, procList(left)))
+		problems = append(problems, fmt.Sprintf("%d processes %s outlived roostd and were killed with SIGKILL:\n%s", len(left), whose, testenv.List(left)))
 	}
 	if err := harness.user.removeState(); err != nil {
 		problems = append(problems, fmt.Sprintf("removing the user's state: %v", err))
@@ -295,14 +282,6 @@ func printLog(f *os.File) {
 		fmt.Fprintf(os.Stderr, "e2e: roostd's log (%s):\n", f.Name())
 	}
 	os.Stderr.Write(data)
-}
-
-func procList(procs []proc) string {
-	lines := make([]string, len(procs))
-	for i, p := range procs {
-		lines[i] = "  " + p.String()
-	}
-	return strings.Join(lines, "\n")
 }
 
 // copyDir copies the regular files of src into a new dir, keeping modes.

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // netechoImage is a one-binary image of tests/netecho, built once.
@@ -157,15 +159,15 @@ func newTestHost(t *testing.T) *testHost {
 	}
 	ip := func(args ...string) {
 		t.Helper()
-		if out, err := exec.Command(sbin("ip"), args...).CombinedOutput(); err != nil {
+		if out, err := exec.Command(testenv.Sbin("ip"), args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
 	}
-	_ = exec.Command(sbin("ip"), "netns", "del", testHostNS).Run()
+	_ = exec.Command(testenv.Sbin("ip"), "netns", "del", testHostNS).Run()
 	ip("netns", "add", testHostNS)
-	t.Cleanup(func() { _ = exec.Command(sbin("ip"), "netns", "del", testHostNS).Run() })
+	t.Cleanup(func() { _ = exec.Command(testenv.Sbin("ip"), "netns", "del", testHostNS).Run() })
 	ip("link", "add", "roost-e2e-h", "type", "veth", "peer", "name", "roost-e2e-c")
-	t.Cleanup(func() { _ = exec.Command(sbin("ip"), "link", "del", "roost-e2e-h").Run() })
+	t.Cleanup(func() { _ = exec.Command(testenv.Sbin("ip"), "link", "del", "roost-e2e-h").Run() })
 	ip("link", "set", "roost-e2e-c", "netns", testHostNS)
 	ip("addr", "add", testHostGWAddr+"/30", "dev", "roost-e2e-h")
 	ip("link", "set", "roost-e2e-h", "up")
@@ -177,7 +179,7 @@ func newTestHost(t *testing.T) *testHost {
 
 // run runs a command inside the test host, bounded in time.
 func (h *testHost) run(ctx context.Context, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, sbin("ip"), append([]string{"netns", "exec", h.ns}, args...)...)
+	cmd := exec.CommandContext(ctx, testenv.Sbin("ip"), append([]string{"netns", "exec", h.ns}, args...)...)
 	cmd.WaitDelay = 2 * time.Second
 	return cmd.CombinedOutput()
 }
@@ -191,7 +193,7 @@ func (h *testHost) serveHTTP(t *testing.T, token string) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv := exec.CommandContext(ctx, sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
+	srv := exec.CommandContext(ctx, testenv.Sbin("ip"), "netns", "exec", h.ns, "busybox", "httpd", "-f", "-p", "8000", "-h", dir)
 	if err := srv.Start(); err != nil {
 		cancel()
 		t.Fatal(err)
@@ -281,19 +283,19 @@ func TestBypass4netns(t *testing.T) {
 func namespaceState(t *testing.T) string {
 	t.Helper()
 	u := harness.user
-	child, err := os.ReadFile(filepath.Join(u.runtimeDir, "roost", "rootlesskit", "child_pid"))
+	child, err := os.ReadFile(filepath.Join(u.RuntimeDir, "roost", "rootlesskit", "child_pid"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	netns := filepath.Join(u.runtimeDir, "roost", "rootlesskit", "netns")
-	out, err := exec.Command(sbin("nsenter"), "-t", strings.TrimSpace(string(child)), "-m", "--",
-		sbin("nsenter"), "--net="+netns, "sh", "-c", "ip -br link | cut -d' ' -f1 | sort; iptables -w -t nat -S POSTROUTING").CombinedOutput()
+	netns := filepath.Join(u.RuntimeDir, "roost", "rootlesskit", "netns")
+	out, err := exec.Command(testenv.Sbin("nsenter"), "-t", strings.TrimSpace(string(child)), "-m", "--",
+		testenv.Sbin("nsenter"), "--net="+netns, "sh", "-c", "ip -br link | cut -d' ' -f1 | sort; iptables -w -t nat -S POSTROUTING").CombinedOutput()
 	if err != nil {
 		t.Fatalf("reading the namespace: %v: %s", err, out)
 	}
 	hc := http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "unix", filepath.Join(u.runtimeDir, "roost", "rootlesskit", "api.sock"))
+		return d.DialContext(ctx, "unix", filepath.Join(u.RuntimeDir, "roost", "rootlesskit", "api.sock"))
 	}}, Timeout: 5 * time.Second}
 	resp, err := hc.Get("http://rootlesskit/v1/ports")
 	if err != nil {

@@ -102,7 +102,7 @@ func TestNotify(t *testing.T) {
 			t.Fatal(err)
 		}
 		if !u.self {
-			_ = os.Chown(d, u.uid, u.gid)
+			_ = os.Chown(d, u.UID, u.GID)
 		}
 	}
 	daemonJSON := filepath.Join(cfgDir, "daemon.json")

@@ -18,6 +18,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"github.com/roostd/roost/tests/regtest"
 )
 
@@ -171,7 +173,7 @@ func TestPullInterruptedByKill(t *testing.T) {
 	if err := cmd.Wait(); err == nil {
 		t.Error("docker pull succeeded although roostd was killed during it")
 	}
-	if err := waitGone(api, 5*time.Second); err != nil {
+	if err := testenv.WaitGone(api, 5*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if err := restartDaemon(); err != nil {

@@ -117,7 +117,7 @@ func TestRegistryConfigInvalid(t *testing.T) {
 		}
 		cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), "--config-file", conf)
 		cmd.Env = u.daemonEnv(harness.binDir)
-		cmd.Dir = u.home
+		cmd.Dir = u.Home
 		cmd.SysProcAttr = u.sysProcAttr()
 		var stderr bytes.Buffer
 		cmd.Stderr = &stderr

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/moby/moby/api/types/registry"
+
 	"github.com/roostd/roost/tests/regtest"
 )
 

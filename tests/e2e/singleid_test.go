@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // singleIDUser has no /etc/subuid or /etc/subgid range, as most users of a
@@ -16,15 +18,18 @@ import (
 const singleIDUser = "roostnosubid"
 
 // TestSingleIDMode: a user without subordinate IDs still gets an engine:
-// only their own ID is mapped, docker info says so, and a container runs
-// (as root; with a TTY too) and publishes a port.
+// only their own ID is mapped, docker info says so, a container runs (as
+// root; with a TTY too) and publishes a port, and images whose files belong
+// to other IDs are loaded, pulled and imported with those files squashed
+// to root; builds work, RUN steps and such base images included, and one
+// that asks for another owner fails with the reason.
 func TestSingleIDMode(t *testing.T) {
 	needRoostd(t)
 	if os.Geteuid() != 0 {
 		t.Skip("creating a user without subordinate IDs needs root (CI runs as root)")
 	}
 	if _, err := lookupUser(singleIDUser); err != nil {
-		if out, err := exec.Command(sbin("useradd"), "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", singleIDUser).CombinedOutput(); err != nil {
+		if out, err := exec.Command(testenv.Sbin("useradd"), "-m", "-K", "SUB_UID_COUNT=0", "-K", "SUB_GID_COUNT=0", singleIDUser).CombinedOutput(); err != nil {
 			t.Fatalf("useradd: %v: %s", err, out)
 		}
 	}
@@ -34,18 +39,18 @@ func TestSingleIDMode(t *testing.T) {
 	}
 	t.Cleanup(func() {
 		for _, p := range u.userProcesses() {
-			_ = syscall.Kill(p.pid, syscall.SIGKILL)
+			_ = syscall.Kill(p.PID, syscall.SIGKILL)
 		}
-		_ = unmountUnder(u.runtimeDir)
-		_ = os.RemoveAll(u.runtimeDir)
-		_ = exec.Command(sbin("userdel"), "-r", singleIDUser).Run()
+		_ = testenv.UnmountUnder(u.RuntimeDir)
+		_ = os.RemoveAll(u.RuntimeDir)
+		_ = exec.Command(testenv.Sbin("userdel"), "-r", singleIDUser).Run()
 	})
 	for _, f := range []string{"/etc/subuid", "/etc/subgid"} {
 		if data, _ := os.ReadFile(f); strings.Contains(string(data), singleIDUser+":") {
 			t.Fatalf("%s has a range for %s: the test needs a user without one", f, singleIDUser)
 		}
 	}
-	if err := ensureDir(u.runtimeDir, 0o700, u.uid, u.gid); err != nil {
+	if err := testenv.EnsureDir(u.RuntimeDir, 0o700, u.UID, u.GID); err != nil {
 		t.Fatal(err)
 	}
 	log, err := os.Create(filepath.Join(harness.tmp, "roostd-singleid.log"))
@@ -53,7 +58,7 @@ func TestSingleIDMode(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer log.Close()
-	sock := filepath.Join(u.runtimeDir, "docker.sock")
+	sock := filepath.Join(u.RuntimeDir, "docker.sock")
 	d, err := startDaemon(u, harness.binDir, log, sock)
 	if err != nil {
 		t.Fatalf("roostd without subordinate IDs: %v", err)
@@ -83,10 +88,31 @@ func TestSingleIDMode(t *testing.T) {
 	if r := dk("run", "--rm", "-t", "busybox", "true"); r.Err != nil {
 		t.Fatalf("docker run -t: %v", r)
 	}
+	// :U can give a volume to root, the one user mapped, and to no other.
+	if r := dk("run", "--rm", "-v", "single-chown:/d:U", "busybox", "touch", "/d/x"); r.Err != nil {
+		t.Errorf("docker run -v single-chown:/d:U: %v", r)
+	}
+	if r := dk("run", "--rm", "--user", "1000:1000", "-v", "single-chown:/d:U", "busybox", "true"); r.Err == nil ||
+		!strings.Contains(r.Stderr, "container's user 1000:1000: the engine's user namespace does not map it (single-ID mode maps root only") {
+		t.Errorf("docker run --user 1000:1000 -v single-chown:/d:U: %v, want the single-ID refusal", r)
+	}
 	if r := dk("run", "-d", "--name", "single-web", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err != nil {
 		t.Fatalf("docker run -p: %v", r)
 	}
 	waitHTTP(t, "http://127.0.0.1:28151/")
+
+	// Images with files of other owners: squashed to root, for load, pull
+	// and import.
+	env, err := registryEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkImageOwners(t, dk, "singleid", env["REGISTRY"], true)
+	// Builds work while everything is root's, through the classic builder
+	// and buildx; a step that wants another owner fails with the reason.
+	bx := withPlugins(t, "docker-buildx")
+	dkx := func(args ...string) result { return bx(append([]string{"-H", "unix://" + sock}, args...)...) }
+	checkSingleIDBuild(t, dk, dkx, "singleid")
 
 	// Two users, two engines: neither reaches the other's socket or data,
 	// and a port one holds is "already allocated" for the other.
@@ -94,21 +120,21 @@ func TestSingleIDMode(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), dockerTimeout)
 		defer cancel()
 		cmd := exec.CommandContext(ctx, harness.dockerCLI, append([]string{"-H", "unix://" + host}, args...)...)
-		cmd.Env = []string{"HOME=" + u.home, "PATH=/usr/bin:/bin"}
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+		cmd.Env = []string{"HOME=" + u.Home, "PATH=/usr/bin:/bin"}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
 		out, err := cmd.CombinedOutput()
 		return result{Stdout: string(out), Err: err}
 	}
 	if r := as(u, harness.sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
-		t.Errorf("%s using %s's socket: %v", u.name, harness.user.name, r)
+		t.Errorf("%s using %s's socket: %v", u.Name, harness.user.Name, r)
 	}
 	if r := as(harness.user, sock, "ps"); r.Err == nil || !strings.Contains(r.Stdout, "permission denied") {
-		t.Errorf("%s using %s's socket: %v", harness.user.name, u.name, r)
+		t.Errorf("%s using %s's socket: %v", harness.user.Name, u.Name, r)
 	}
-	ls := exec.Command("ls", filepath.Join(harness.user.home, ".local/share/roost"))
-	ls.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.uid), Gid: uint32(u.gid)}}
+	ls := exec.Command("ls", filepath.Join(harness.user.Home, ".local/share/roost"))
+	ls.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(u.UID), Gid: uint32(u.GID)}}
 	if out, err := ls.CombinedOutput(); err == nil {
-		t.Errorf("%s lists %s's data root: %s", u.name, harness.user.name, out)
+		t.Errorf("%s lists %s's data root: %s", u.Name, harness.user.Name, out)
 	}
 	removeOnCleanup(t, "single-taken")
 	if r := docker(t, "run", "-d", "--name", "single-taken", "-p", "127.0.0.1:28151:80", "busybox", "httpd", "-f", "-p", "80"); r.Err == nil ||

@@ -16,6 +16,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
+	"github.com/rogpeppe/go-internal/testscript"
+
 	"github.com/roostd/roost/tests/busybox/busyboximg"
 )
 
@@ -26,7 +30,7 @@ func TestStorageDriverInvalid(t *testing.T) {
 	u := harness.user
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), "--storage-driver", "overlay2")
 	cmd.Env = u.daemonEnv(harness.binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.SysProcAttr = u.sysProcAttr()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -60,7 +64,7 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	}
 	if pid, err := u.readPidFile("fuse-overlayfs.pid"); err != nil {
 		t.Errorf("the snapshotter plugin: %v", err)
-	} else if p, _ := readProc(pid); !strings.Contains(p.cmdline, "containerd-fuse-overlayfs-grpc") {
+	} else if p, _ := testenv.ReadProc(pid); !strings.Contains(p.Cmdline, "containerd-fuse-overlayfs-grpc") {
 		t.Errorf("fuse-overlayfs.pid is %v, not the snapshotter plugin", p)
 	}
 
@@ -88,11 +92,72 @@ func TestStorageDriverFuseOverlayfs(t *testing.T) {
 	if out := dockerOK(t, "start", "-a", "fuse-write"); out != "written-by-the-first-run" {
 		t.Errorf("second run printed %q, want written-by-the-first-run", out)
 	}
-	uppers, _ := filepath.Glob(filepath.Join(u.home, ".local/share/roost/fuse-overlayfs/snapshots/*/fs/written"))
+	uppers, _ := filepath.Glob(filepath.Join(u.Home, ".local/share/roost/fuse-overlayfs/snapshots/*/fs/written"))
 	if len(uppers) != 1 {
 		t.Errorf("found /written in %d fuse-overlayfs snapshots, want 1: %v", len(uppers), uppers)
 	}
 	dockerOK(t, "rm", "fuse-write")
+
+	// Volumes on this snapshotter: the volume scripts again, in parallel.
+	// Their copy-up mounts the container's root through fuse-overlayfs,
+	// and the rest (binds, --volumes-from, tmpfs, rm -v, volume options)
+	// must not depend on the snapshotter.
+	t.Run("volumes", func(t *testing.T) {
+		runScripts(t, "volumes", "volmounts", "volopts")
+	})
+
+	// A full stop and start on fuse-overlayfs (its mounts go with the
+	// namespace): a container's writes and a named volume's data are
+	// still there.
+	removeOnCleanup(t, "fuse-keep")
+	t.Cleanup(func() { docker(t, "volume", "rm", "-f", "fuse-keep") })
+	keep := []string{"start", "-a", "fuse-keep"}
+	dockerOK(t, "create", "--name", "fuse-keep", "-v", "fuse-keep:/v", "busybox", "sh", "-c",
+		"cat /kept /v/kept 2>/dev/null || { echo root > /kept && echo vol > /v/kept; }")
+	if out := dockerOK(t, keep...); out != "" {
+		t.Fatalf("first run printed %q, want nothing", out)
+	}
+	if err := stopSharedDaemon(); err != nil {
+		t.Fatal(err)
+	}
+	if err := startDaemonArgs("--storage-driver", "fuse-overlayfs"); err != nil {
+		t.Fatal(err)
+	}
+	if out := dockerOK(t, keep...); out != "root\nvol" {
+		t.Errorf("after a restart of roostd on fuse-overlayfs the container printed %q, want its root's and its volume's files", out)
+	}
+}
+
+// runScripts runs the named scripts of testdata against the shared daemon
+// as it is now (restarted with other flags, say), in parallel, and
+// returns when all have ended. They get the scripts' environment but not
+// the test registries.
+func runScripts(t *testing.T, names ...string) {
+	root := filepath.Join(harness.tmp, "scripts-"+strings.ReplaceAll(t.Name(), "/", "-"))
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := make([]string, len(names))
+	for i, n := range names {
+		files[i] = filepath.Join("testdata", n+".txtar")
+	}
+	p := testscript.Params{
+		Files:       files,
+		WorkdirRoot: root,
+		Setup: func(env *testscript.Env) error {
+			for k, v := range scriptEnv() {
+				env.Setenv(k, v)
+			}
+			return nil
+		},
+		Cmds:      scriptCmds(),
+		Condition: scriptCondition,
+	}
+	p.Deadline = time.Now().Add(scriptTimeout)
+	if d, ok := t.Deadline(); ok && d.Before(p.Deadline) {
+		p.Deadline = d
+	}
+	testscript.Run(t, p)
 }
 
 // restartSharedDaemonWith stops the shared daemon and starts it with args
@@ -149,7 +214,7 @@ func stopSharedDaemon() error {
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("%d processes of %s outlived roostd:\n%s", len(left), u.name, procList(left))
+			return fmt.Errorf("%d processes of %s outlived roostd:\n%s", len(left), u.Name, testenv.List(left))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -163,7 +228,7 @@ func startDaemonArgs(args ...string) error {
 	fmt.Fprintf(harness.log, "=== e2e: starting %s/roostd %s at %s\n", harness.binDir, strings.Join(args, " "), time.Now().Format(time.RFC3339Nano))
 	cmd := exec.Command(filepath.Join(harness.binDir, "roostd"), args...)
 	cmd.Env = u.daemonEnv(harness.binDir)
-	cmd.Dir = u.home
+	cmd.Dir = u.Home
 	cmd.Stdout, cmd.Stderr = harness.log, harness.log
 	cmd.SysProcAttr = u.sysProcAttr()
 	cmd.SysProcAttr.Pdeathsig = syscall.SIGTERM

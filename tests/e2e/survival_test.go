@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // containerdRecovery is how long the API may take to answer again after
@@ -35,7 +37,7 @@ func TestContainerdKilled(t *testing.T) {
 	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 containerd (pid %d): %v", old, err)
 	}
-	if err := waitGone(old, 5*time.Second); err != nil {
+	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
 		t.Fatalf("containerd after kill -9: %v", err)
 	}
 
@@ -97,7 +99,7 @@ func TestRoostdKilled(t *testing.T) {
 	if err := syscall.Kill(api, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 roostd (pid %d): %v", api, err)
 	}
-	if err := waitGone(api, 5*time.Second); err != nil {
+	if err := testenv.WaitGone(api, 5*time.Second); err != nil {
 		t.Fatalf("roostd after kill -9: %v", err)
 	}
 	if err := restartDaemon(); err != nil {

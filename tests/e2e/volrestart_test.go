@@ -4,6 +4,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/internal/testenv"
 )
 
 // TestVolumesSurviveRestart kills roostd with SIGKILL while a container
@@ -30,7 +32,7 @@ func TestVolumesSurviveRestart(t *testing.T) {
 	if err := syscall.Kill(api, syscall.SIGKILL); err != nil {
 		t.Fatalf("kill -9 roostd (pid %d): %v", api, err)
 	}
-	if err := waitGone(api, 5*time.Second); err != nil {
+	if err := testenv.WaitGone(api, 5*time.Second); err != nil {
 		t.Fatalf("roostd after kill -9: %v", err)
 	}
 	if err := restartDaemon(); err != nil {

@@ -26,6 +26,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"github.com/containerd/containerd/v2/client"
 	"golang.org/x/sys/unix"
 )
@@ -206,7 +208,7 @@ func (d *Daemon) stop(t testing.TB, cmd *exec.Cmd, exited <-chan error) {
 		}
 	}
 	killShims(d.Address)
-	unmountUnder(d.Dir)
+	_ = testenv.UnmountUnder(d.Dir)
 	if t.Failed() {
 		t.Logf("ctrtest: containerd log:\n%s", d.tailLog())
 	}

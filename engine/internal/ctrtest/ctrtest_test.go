@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roostd/roost/internal/testenv"
+
 	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/cio"
@@ -73,13 +75,13 @@ func TestCleanupKillsContainers(t *testing.T) {
 			t.Fatalf("shims = %+v", sh)
 		}
 		shimPID = sh[0].pid
-		if parentPID(initPID) != shimPID {
-			t.Errorf("container init %d has parent %d, not the shim %d", initPID, parentPID(initPID), shimPID)
+		if testenv.ParentPID(initPID) != shimPID {
+			t.Errorf("container init %d has parent %d, not the shim %d", initPID, testenv.ParentPID(initPID), shimPID)
 		}
 	})
 	deadline := time.Now().Add(5 * time.Second)
 	for _, pid := range []int{initPID, shimPID} {
-		for syscall.Kill(pid, 0) == nil && parentPID(pid) != 1 && time.Now().Before(deadline) {
+		for syscall.Kill(pid, 0) == nil && testenv.ParentPID(pid) != 1 && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		// A killed shim may linger as a zombie of an init that does not reap.
@@ -102,16 +104,3 @@ func zombie(pid int) bool {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
-
-func TestUnescapeMountPoint(t *testing.T) {
-	for in, want := range map[string]string{
-		`/a/b`:        "/a/b",
-		`/a\040b`:     "/a b",
-		`/a\134b`:     `/a\b`,
-		`/trailing\0`: `/trailing\0`,
-	} {
-		if got := unescapeMountPoint(in); got != want {
-			t.Errorf("unescapeMountPoint(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
