@@ -1,12 +1,12 @@
 package rootless
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,12 +23,13 @@ import (
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port"
 	"github.com/rootless-containers/rootlesskit/v3/pkg/port/builtin"
 	portslirp "github.com/rootless-containers/rootlesskit/v3/pkg/port/slirp4netns"
+	"golang.org/x/sys/unix"
 )
 
 // The keeper (cmd/roost-keeper) is the part of roost that must outlive the
 // API process: the RootlessKit parent (which owns slirp4netns and the port
-// driver), its child in the new user and mount namespaces, and under that
-// child the supervisor of containerd ("nsinit"). roostd joins those
+// driver) and its child in the new user and mount namespaces, which is also
+// the supervisor of containerd ("nsinit"). roostd joins those
 // namespaces with nsenter, so it can be killed and started again without
 // touching a running container. The keeper's roles are one binary, told
 // apart by the environment.
@@ -39,8 +40,7 @@ type Role int
 // The roles, in the order they appear in the process tree.
 const (
 	RoleKeeper Role = iota // RootlessKit parent on the host side
-	RoleChild              // RootlessKit child: sets up the namespace
-	RoleNSInit             // inside the namespace: supervises containerd
+	RoleChild              // RootlessKit child: sets up the namespace, then supervises containerd ("nsinit")
 )
 
 const (
@@ -65,9 +65,6 @@ func CurrentRole() Role {
 	// the child re-executes itself once to gain its capabilities.
 	if os.Getenv(pipeFDEnv) != "" {
 		return RoleChild
-	}
-	if os.Getenv(roleEnv) == "nsinit" {
-		return RoleNSInit
 	}
 	return RoleKeeper
 }
@@ -378,22 +375,47 @@ func RunKeeper(p Paths) error {
 }
 
 // RunChild is the RootlessKit child: it finishes the namespace (copy-up of
-// /etc and /run, the detached network namespace) and runs nsinit.
-func RunChild(p Paths) error {
-	self, err := os.Executable()
-	if err != nil {
-		return err
+// /etc and /run, the detached network namespace), then runs nsinit (the
+// supervisor of containerd) in this same process until it returns or the
+// namespace is stopped.
+//
+// RootlessKit's child insists on running a command once the namespace is
+// ready and returns only when that command exits. That command is a shell
+// that reports its pid through a FIFO and becomes sleep(1): about 1 MiB,
+// where nsinit as a process of its own cost as much as every other keeper
+// process (8 MiB, mostly the pages of this binary). The report is also the
+// sign that the namespace is ready for nsinit.
+func RunChild(p Paths, nsinit func(context.Context) error) error {
+	fifo := filepath.Join(p.KeeperDir(), "child-ready")
+	_ = os.Remove(fifo)
+	if err := unix.Mkfifo(fifo, 0o600); err != nil {
+		return fmt.Errorf("making the namespace's ready FIFO: %w", err)
 	}
-	// nsinit inherits this environment.
-	os.Setenv(roleEnv, "nsinit")
-	forwardStopSignals(p.PIDFile("nsinit"))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	nsinitDone := make(chan error, 1)
+	go func() {
+		pid, err := readHolderPID(fifo)
+		_ = os.Remove(fifo)
+		if err != nil {
+			nsinitDone <- err
+			return
+		}
+		err = nsinit(ctx)
+		if ctx.Err() == nil {
+			// nsinit failed on its own: let RootlessKit's child return by
+			// ending the command it waits for.
+			_ = unix.Kill(pid, unix.SIGTERM)
+		}
+		nsinitDone <- err
+	}()
 	logw := log.L.WithField("component", "rootlesskit").WriterLevel(log.DebugLevel)
-	return child.Child(child.Opt{
+	childErr := child.Child(child.Opt{
 		PipeFDEnvKey:              pipeFDEnv,
 		RunActivationHelperEnvKey: activationHelperEnv,
 		ChildUseActivationEnvKey:  activationChildEnv,
 		StateDirEnvKey:            stateDirEnv,
-		TargetCmd:                 []string{self},
+		TargetCmd:                 []string{"/bin/sh", "-c", `echo $$ > "$0" && exec sleep 2147483647`, fifo},
 		NetworkDriver:             childNetDriver(),
 		CopyUpDriver:              tmpfssymlink.NewChildDriver(),
 		CopyUpDirs:                []string{"/etc", "/run"},
@@ -401,6 +423,35 @@ func RunChild(p Paths) error {
 		PortDriver:                childPortDriver(logw),
 		Propagation:               "rslave",
 	})
+	// The stop signals reach nsinit directly (RootlessKit passes them to
+	// the holder too, which ends it); whatever else ended the holder stops
+	// nsinit as well.
+	cancel()
+	// A reader still waiting for a holder that never ran gets EOF.
+	if f, err := os.OpenFile(fifo, os.O_WRONLY|unix.O_NONBLOCK, 0); err == nil {
+		f.Close()
+	}
+	err := <-nsinitDone
+	if errors.Is(err, errNoHolder) && childErr != nil {
+		return childErr
+	}
+	return err
+}
+
+// errNoHolder is readHolderPID's failure: the namespace never got ready.
+var errNoHolder = errors.New("the namespace's holder command did not start")
+
+// readHolderPID waits for the holder command to write its pid to fifo.
+func readHolderPID(fifo string) (int, error) {
+	b, err := os.ReadFile(fifo)
+	if err != nil {
+		return 0, fmt.Errorf("%w: %w", errNoHolder, err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("%w: it wrote %q", errNoHolder, b)
+	}
+	return pid, nil
 }
 
 // PortDriverSocket is RootlessKit's API socket, where ports are published.
@@ -456,21 +507,6 @@ func childPortDriver(logw io.Writer) port.ChildDriver {
 
 // NetNSPath is the detached network namespace containers are joined to.
 func (p Paths) NetNSPath() string { return filepath.Join(p.KeeperDir(), parent.StateFileNetNs) }
-
-// forwardStopSignals passes the stop signals RootlessKit's parent forwards to
-// us on to nsinit, so containerd is stopped in order rather than killed by
-// the parent-death signal when this process would die of them.
-func forwardStopSignals(nsinitPIDFile string) {
-	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGTERM, syscall.SIGINT, syscall.SIGHUP)
-	go func() {
-		for sig := range c {
-			if pid := ReadPID(nsinitPIDFile); pid != 0 {
-				_ = syscall.Kill(pid, sig.(syscall.Signal))
-			}
-		}
-	}()
-}
 
 func tail(path string) string {
 	f, err := os.Open(path)

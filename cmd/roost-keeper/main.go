@@ -1,13 +1,15 @@
 // Command roost-keeper holds roost's user namespace: it is the RootlessKit
-// parent (with slirp4netns), the RootlessKit child, and inside the namespace
-// nsinit, the supervisor of containerd. roostd starts it and joins its
-// namespaces; it outlives roostd so that the API process can be restarted
-// without stopping a container. It is a command of its own, not a role of
-// roostd, because three of its processes stay up for as long as the engine
-// does: without the API's libraries each costs a fifth of the memory.
+// parent (with slirp4netns) and the RootlessKit child, which inside the
+// namespace is also nsinit, the supervisor of containerd. roostd starts it
+// and joins its namespaces; it outlives roostd so that the API process can
+// be restarted without stopping a container. It is a command of its own,
+// not a role of roostd, because its processes stay up for as long as the
+// engine does: without the API's libraries each costs a third of the
+// memory.
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 
@@ -27,15 +29,13 @@ func main() {
 	}
 	role := rootless.CurrentRole()
 	_ = log.SetLevel(rootless.KeeperLogLevel())
-	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child", rootless.RoleNSInit: "nsinit"}
+	names := map[rootless.Role]string{rootless.RoleKeeper: "keeper", rootless.RoleChild: "child"}
 	log.L = log.L.WithField("role", names[role])
 	paths, err := rootless.ResolvePaths(rootless.KeeperDataRoot())
 	if err == nil {
 		switch role {
 		case rootless.RoleChild:
-			err = rootless.RunChild(paths)
-		case rootless.RoleNSInit:
-			err = runNSInit(paths)
+			err = rootless.RunChild(paths, func(ctx context.Context) error { return runNSInit(ctx, paths) })
 		default:
 			err = rootless.RunKeeper(paths)
 		}

@@ -91,12 +91,12 @@ disabled_plugins = [
   default = ['` + squashDiffPlugin + `', 'walking']
 {{end}}`))
 
-// runNSInit is the process RootlessKit's child runs inside the namespace: it
-// picks the snapshotter (snapshotter.go), starts the snapshotter's proxy
+// runNSInit is what RootlessKit's child runs once the namespace is ready:
+// it picks the snapshotter (snapshotter.go), starts the snapshotter's proxy
 // plugin when it needs one, then keeps containerd running until it is told
-// to stop.
-func runNSInit(p rootless.Paths) error {
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+// to stop (a stop signal, or ctx).
+func runNSInit(ctx context.Context, p rootless.Paths) error {
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	if err := rootless.WritePID(p.PIDFile("nsinit")); err != nil {
 		return err

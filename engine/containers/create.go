@@ -237,6 +237,7 @@ func (s *Service) createRuntime(ctx context.Context, rec *store.Container, img *
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())
 	}
 	if usesNetworker(rec.HostConfig) {
+		specOpts = append(specOpts, withNetNSPath(s.netNSPath(id)))
 		// Last, so that it extends whatever seccomp profile the others chose.
 		if l := s.opts.Network.SeccompListener(id, rec.Config); l != "" {
 			specOpts = append(specOpts, withSeccompListener(l))
@@ -297,6 +298,9 @@ func (s *Service) deleteRuntime(ctx context.Context, id string) {
 		}
 	} else if !errdefs.IsNotFound(err) {
 		log.G(ctx).WithError(err).WithField("container", id).Warn("loading containerd container")
+	}
+	if err := s.releaseNetNS(id); err != nil {
+		log.G(ctx).WithError(err).WithField("container", id).Warn("releasing the container's network namespace")
 	}
 	if err := s.releaseShm(id); err != nil {
 		log.G(ctx).WithError(err).WithField("container", id).Warn("unmounting the container's /dev/shm")

@@ -49,7 +49,7 @@ func (s *Service) Restore(ctx context.Context) error {
 		if !running {
 			// Endpoints and ports of a container that stopped while roostd
 			// was away.
-			s.logErr(ctx, c, "network cleanup", s.opts.Network.Detach(ctx, c.id))
+			s.logErr(ctx, c, "network cleanup", s.netTeardown(ctx, c.id))
 		}
 	}
 	for _, c := range s.all() {
@@ -158,7 +158,7 @@ func (s *Service) adopt(ctx context.Context, c *ctr, task client.Task, dio *cio.
 	if usesNetworker(c.rec.HostConfig) {
 		// The networker kept the endpoints and ports of the containers
 		// that were running.
-		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
+		r.netCleanup = func() error { return s.netTeardown(context.WithoutCancel(ctx), c.id) }
 	}
 	exitC, err := task.Wait(ctx)
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/api/types/network"
+	"golang.org/x/sys/unix"
 )
 
 // fakeNet records the networker calls.
@@ -22,10 +23,13 @@ type fakeNet struct {
 }
 
 func (f *fakeNet) Attach(_ context.Context, req NetworkRequest) (*NetworkAttachment, error) {
-	ino, err := os.Readlink(req.NetNS)
-	if err != nil {
+	// The namespace as readlink of /proc/self/ns/net names it, whether
+	// NetNS is such a link or the bind mount of one.
+	var st unix.Stat_t
+	if err := unix.Stat(req.NetNS, &st); err != nil {
 		return nil, fmt.Errorf("netns %s: %w", req.NetNS, err)
 	}
+	ino := fmt.Sprintf("net:[%d]", st.Ino)
 	f.mu.Lock()
 	f.attached = append(f.attached, req.ID+" "+ino)
 	f.mu.Unlock()
@@ -76,6 +80,24 @@ func TestRunOptions(t *testing.T) {
 		t.Fatalf("networker: attached %v, cleaned %v, container saw %q", net.attached, net.cleaned, out)
 	}
 	net.mu.Unlock()
+
+	// A container whose spec names its namespace under another state
+	// directory (the runtime directory moved since its create) starts with
+	// one under the current one.
+	id := e.create("netmoved", sh("readlink /proc/self/ns/net"), container.HostConfig{})
+	old := e.svc.opts.StateDir
+	e.svc.opts.StateDir = t.TempDir()
+	if err := e.svc.Start(ctx, id); err != nil {
+		t.Fatalf("start after the state directory moved: %v", err)
+	}
+	e.wait(id, container.WaitConditionNotRunning)
+	net.mu.Lock()
+	if n := len(net.attached); n != 2 || !strings.HasPrefix(net.attached[1], id+" net:[") {
+		t.Errorf("networker after the move: attached %v", net.attached)
+	}
+	net.attached = net.attached[:1]
+	net.mu.Unlock()
+	e.svc.opts.StateDir = old
 
 	hostNS, _ := os.Readlink("/proc/self/ns/net")
 	out, _ = run("nethost", sh("readlink /proc/self/ns/net; hostname"), container.HostConfig{NetworkMode: "host"})

@@ -2,6 +2,7 @@ package containers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -85,7 +86,7 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	// the task exists (after that, r.netCleanup does).
 	undoPrepare := func() {
 		if usesNetworker(rec.HostConfig) {
-			s.logErr(ctx, c, "network cleanup of a failed start", s.opts.Network.Detach(context.WithoutCancel(ctx), c.id))
+			s.logErr(ctx, c, "network cleanup of a failed start", s.netTeardown(context.WithoutCancel(ctx), c.id))
 		}
 	}
 	if usesNetworker(rec.HostConfig) {
@@ -103,8 +104,37 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		undoPrepare()
 		return s.startFailed(ctx, c, err)
 	}
+	// A container with a namespace of its own has its networks connected
+	// while runc creates the task (netns.go); the others once the task,
+	// and with it the namespace runc made, exists.
+	var attached chan attachResult
+	own := false
+	if usesNetworker(rec.HostConfig) {
+		if own, err = s.ownNetNS(ctx, cc); err != nil {
+			s.unmountVolumes(ctx, c)
+			undoPrepare()
+			return s.startFailed(ctx, c, fmt.Errorf("pointing the container at its network namespace: %w", err))
+		}
+	}
+	if own {
+		p, err := s.newNetNS(c.id)
+		if err != nil {
+			s.unmountVolumes(ctx, c)
+			undoPrepare()
+			return s.startFailed(ctx, c, err)
+		}
+		netReq.NetNS = p
+		attached = make(chan attachResult, 1)
+		go func() {
+			att, err := s.opts.Network.Attach(ctx, netReq)
+			attached <- attachResult{att, err}
+		}()
+	}
 	task, err := cc.NewTask(ctx, func(string) (cio.IO, error) { return dio, nil })
 	if err != nil {
+		if attached != nil {
+			<-attached // undone below with the rest
+		}
 		s.unmountVolumes(ctx, c)
 		undoPrepare()
 		return s.startFailed(ctx, c, explainUnmappedUser(ctx, cc, fmt.Errorf("failed to create task for container: %s", err)))
@@ -121,9 +151,15 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 		return s.startFailed(ctx, c, err)
 	}
 	if usesNetworker(rec.HostConfig) {
-		r.netCleanup = func() error { return s.opts.Network.Detach(context.WithoutCancel(ctx), c.id) }
-		netReq.NetNS = fmt.Sprintf("/proc/%d/ns/net", task.Pid())
-		att, err := s.opts.Network.Attach(ctx, netReq)
+		r.netCleanup = func() error { return s.netTeardown(context.WithoutCancel(ctx), c.id) }
+		var res attachResult
+		if attached != nil {
+			res = <-attached
+		} else {
+			netReq.NetNS = fmt.Sprintf("/proc/%d/ns/net", task.Pid())
+			res.att, res.err = s.opts.Network.Attach(ctx, netReq)
+		}
+		att, err := res.att, res.err
 		if err != nil {
 			return abort(err)
 		}
@@ -157,6 +193,19 @@ func (s *Service) startLocked(reqCtx context.Context, c *ctr) error {
 	s.wg.Add(1)
 	go s.monitor(c, r, exitC)
 	return nil
+}
+
+// attachResult is what the networker's Attach returned.
+type attachResult struct {
+	att *NetworkAttachment
+	err error
+}
+
+// netTeardown undoes a run's networking once its task is gone: the
+// container's own namespace first, so that the networks' teardown finds
+// no namespace to enter, as after a task whose namespace runc made.
+func (s *Service) netTeardown(ctx context.Context, id string) error {
+	return errors.Join(s.releaseNetNS(id), s.opts.Network.Detach(ctx, id))
 }
 
 // startFailed records a failed start as dockerd does (the error and exit

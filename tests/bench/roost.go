@@ -84,8 +84,7 @@ func (r *roostd) roles() map[int]string {
 	}
 	for file, role := range map[string]string{
 		"keeper.pid":            "keeper (RootlessKit parent)",
-		"rootlesskit/child_pid": "RootlessKit child",
-		"nsinit.pid":            "nsinit",
+		"rootlesskit/child_pid": "RootlessKit child and nsinit",
 		"containerd.pid":        "containerd",
 	} {
 		if pid := readPIDFile(filepath.Join(r.stateDir, file)); pid != 0 {
