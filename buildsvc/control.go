@@ -84,8 +84,12 @@ func mobyToImage(e *controlapi.Exporter) ([]string, error) {
 				}
 			}
 		case "push":
-			if v == "true" || v == "1" {
-				return nil, status.Error(codes.Unimplemented, "pushing from a build (--push) is not supported by roost yet: build with --load, then docker push")
+			push, err := strconv.ParseBool(v)
+			if err != nil {
+				return nil, status.Errorf(codes.InvalidArgument, "non-bool value specified for push: %s", v)
+			}
+			if push {
+				attrs["push"] = "true"
 			}
 		case "prefer-image-digest":
 			// roost's image IDs are config digests, like dockerd's classic store.
@@ -93,7 +97,20 @@ func mobyToImage(e *controlapi.Exporter) ([]string, error) {
 			attrs[k] = v
 		}
 	}
-	attrs[string(exptypes.OptKeyDanglingPrefix)] = danglingPrefix
+	if attrs["push"] != "" {
+		if len(names) == 0 {
+			return nil, status.Error(codes.InvalidArgument, "tag is needed when pushing to registry")
+		}
+		// BuildKit's image exporter pushes what it names, with the
+		// client's credentials from the session, as dockerd's moby
+		// exporter does after storing the image. The names it stores are
+		// the normalized ones roost's image service uses, and the tags are
+		// set again through that service below, for its events.
+		// No dangling name then: the exporter would push it too.
+		attrs["name"] = strings.Join(names, ",")
+	} else {
+		attrs[string(exptypes.OptKeyDanglingPrefix)] = danglingPrefix
+	}
 	attrs[string(exptypes.OptKeyUnpack)] = "true"
 	e.Type, e.Attrs = "image", attrs
 	return names, nil

@@ -30,9 +30,20 @@ func TestMobyToImage(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, e.Attrs[k], v)
 		}
 	}
-	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "true"}})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("push: %v", err)
+	e = &controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true"}}
+	if _, err = mobyToImage(e); err != nil {
+		t.Fatal(err)
+	}
+	if e.Attrs["push"] != "true" || e.Attrs["name"] != "127.0.0.1:5000/a:1,b" {
+		t.Errorf("push exporter %v", e.Attrs)
+	}
+	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"push": "true"}})
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "tag is needed when pushing to registry" {
+		t.Errorf("push without a name: %v", err)
+	}
+	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "maybe"}})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("push=maybe: %v", err)
 	}
 	if _, err := parseTags([]string{"Bad"}); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("bad name: %v", err)

@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs (as root) or checks (as a user) what roost needs from Debian.
 set -euo pipefail
-pkgs=(uidmap slirp4netns passt fuse-overlayfs iptables libseccomp-dev pkg-config gcc busybox-static util-linux tini)
+pkgs=(uidmap slirp4netns passt fuse-overlayfs iptables libseccomp-dev pkg-config gcc busybox-static util-linux tini git)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
