@@ -14,9 +14,9 @@ func TestMobyToImage(t *testing.T) {
 	e := &controlapi.Exporter{Type: "moby", Attrs: map[string]string{
 		"name": "app:1, docker.io/library/app:2", "prefer-image-digest": "true", "buildinfo-attrs": "x",
 	}}
-	names, err := mobyToImage(e)
-	if err != nil {
-		t.Fatal(err)
+	names, pusher, err := mobyToImage(e)
+	if err != nil || pusher != nil {
+		t.Fatal(pusher, err)
 	}
 	if len(names) != 2 || names[0] != "app:1" || names[1] != "docker.io/library/app:2" {
 		t.Errorf("names %q", names)
@@ -30,18 +30,29 @@ func TestMobyToImage(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, e.Attrs[k], v)
 		}
 	}
-	e = &controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true"}}
-	if _, err = mobyToImage(e); err != nil {
+	e = &controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true", "compression": "zstd"}}
+	if _, pusher, err = mobyToImage(e); err != nil {
 		t.Fatal(err)
 	}
-	if e.Attrs["push"] != "true" || e.Attrs["name"] != "127.0.0.1:5000/a:1,b" {
-		t.Errorf("push exporter %v", e.Attrs)
+	// The local export stays as without push; the pusher pushes the names
+	// and stores nothing.
+	if e.Attrs["push"] != "" || e.Attrs["name"] != "" || e.Attrs["dangling-name-prefix"] != "moby-dangling" {
+		t.Errorf("local exporter %v", e.Attrs)
 	}
-	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"push": "true"}})
+	want = map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true", "store": "false", "compression": "zstd"}
+	if pusher == nil || pusher.Type != "image" || len(pusher.Attrs) != len(want) {
+		t.Fatalf("pusher %v", pusher)
+	}
+	for k, v := range want {
+		if pusher.Attrs[k] != v {
+			t.Errorf("pusher %s = %q, want %q", k, pusher.Attrs[k], v)
+		}
+	}
+	_, _, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"push": "true"}})
 	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "tag is needed when pushing to registry" {
 		t.Errorf("push without a name: %v", err)
 	}
-	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "maybe"}})
+	_, _, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "maybe"}})
 	if status.Code(err) != codes.InvalidArgument {
 		t.Errorf("push=maybe: %v", err)
 	}

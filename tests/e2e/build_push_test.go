@@ -52,6 +52,11 @@ func TestBuildxPush(t *testing.T) {
 		}
 	}
 
+	// As with dockerd's moby exporter, the pushed image is here too.
+	id := inspectImage(t, one)
+	if inspectImage(t, two) != id {
+		t.Errorf("%s and %s, built from one Dockerfile, differ", one, two)
+	}
 	dockerOK(t, "rmi", one, two)
 	dockerOK(t, "pull", one)
 	dockerOK(t, "tag", one, "buildxpush-pulled:1")
