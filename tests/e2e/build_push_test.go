@@ -64,3 +64,33 @@ func TestBuildxPush(t *testing.T) {
 		t.Errorf("the pulled image printed %q", out)
 	}
 }
+
+// TestBuildxPushAuth pushes from a build to a registry that wants a login
+// (bearer tokens, as Docker Hub): the credentials of `docker login` reach
+// buildkitd through the build's session, and without them the push fails
+// and says so.
+func TestBuildxPushAuth(t *testing.T) {
+	run := buildx(t)
+	reg := regtest.StartT(t, regtest.Options{Token: true, Users: map[string]string{"bob": "hunter2"}})
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN echo authed > /authed.txt\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ref := reg.Addr + "/bob/buildxpushauth:1"
+	t.Cleanup(func() { docker(t, "rmi", "-f", ref) })
+
+	r := run("buildx", "build", "--push", "-t", ref, dir)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "push access denied") {
+		t.Errorf("a push without a login: %v", r)
+	}
+	if r := run("login", "-u", "bob", "-p", "hunter2", reg.Addr); r.Err != nil {
+		t.Fatalf("docker login: %v", r)
+	}
+	if r := run("buildx", "build", "--push", "-t", ref, dir); r.Err != nil {
+		t.Fatalf("docker buildx build --push after docker login: %v", r)
+	}
+	dockerOK(t, "rmi", ref)
+	if r := run("pull", ref); r.Err != nil {
+		t.Errorf("docker pull of what the build pushed: %v", r)
+	}
+}
