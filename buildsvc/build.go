@@ -97,19 +97,21 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 	if err != nil {
 		return "", err
 	}
-	bc, err := unpackContext(body, s.tmpDir, opts.Dockerfile)
-	if err != nil {
-		return "", err
-	}
-	defer bc.Close()
-	attrs["filename"] = filepath.Base(bc.dockerfile)
-	contextFS, err := fsutil.NewFS(bc.dir)
-	if err != nil {
-		return "", err
-	}
-	dockerfileFS, err := fsutil.NewFS(filepath.Join(bc.dir, filepath.Dir(bc.dockerfile)))
-	if err != nil {
-		return "", err
+	var locals map[string]fsutil.FS
+	if opts.Remote != "" {
+		if err := remoteAttrs(attrs, opts.Remote, opts.Dockerfile); err != nil {
+			return "", err
+		}
+	} else {
+		bc, err := unpackContext(body, s.tmpDir, opts.Dockerfile)
+		if err != nil {
+			return "", err
+		}
+		defer bc.Close()
+		attrs["filename"] = filepath.Base(bc.dockerfile)
+		if locals, err = bc.mounts(); err != nil {
+			return "", err
+		}
 	}
 	c, err := s.daemon.Client(ctx)
 	if err != nil {
@@ -128,7 +130,7 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 	solveOpt := bkclient.SolveOpt{
 		Frontend:      "dockerfile.v0",
 		FrontendAttrs: attrs,
-		LocalMounts:   map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS},
+		LocalMounts:   locals,
 		Exports: []bkclient.ExportEntry{{Type: bkclient.ExporterImage, Attrs: map[string]string{
 			string(exptypes.OptKeyDanglingPrefix): danglingPrefix,
 			string(exptypes.OptKeyUnpack):         "true",

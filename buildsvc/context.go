@@ -12,6 +12,7 @@ import (
 	"github.com/containerd/errdefs"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
+	"github.com/tonistiigi/fsutil"
 )
 
 // defaultDockerfile is the name looked for when the request names none.
@@ -25,6 +26,20 @@ type buildContext struct {
 }
 
 func (c *buildContext) Close() error { return os.RemoveAll(c.dir) }
+
+// mounts are the context and the Dockerfile's directory as the frontend's
+// two local sources.
+func (c *buildContext) mounts() (map[string]fsutil.FS, error) {
+	contextFS, err := fsutil.NewFS(c.dir)
+	if err != nil {
+		return nil, err
+	}
+	dockerfileFS, err := fsutil.NewFS(filepath.Join(c.dir, filepath.Dir(c.dockerfile)))
+	if err != nil {
+		return nil, err
+	}
+	return map[string]fsutil.FS{"context": contextFS, "dockerfile": dockerfileFS}, nil
+}
 
 // unpackContext reads the body of POST /build as dockerd does: a tar,
 // possibly compressed (gzip, bzip2, xz, zstd), is the context; anything

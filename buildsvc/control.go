@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"maps"
 	"net"
 	"net/http"
 	"strconv"
@@ -70,11 +71,17 @@ func (s *Service) ServeSession(ctx context.Context, conn net.Conn, headers map[s
 	return nil
 }
 
-// mobyToImage rewrites the moby exporter in place and returns the names
-// it asked for.
-func mobyToImage(e *controlapi.Exporter) ([]string, error) {
+// mobyToImage rewrites the moby exporter in place into an image export
+// into roost's store and returns the names it asked for. With push, it
+// also returns a second image exporter that pushes those names without
+// storing anything: the local image keeps going through the dangling name
+// and the image service, so a tag that moves leaves the image it moved
+// from as an untagged one, as dockerd's moby exporter does, while the
+// push uses the client's credentials from the session.
+func mobyToImage(e *controlapi.Exporter) ([]string, *controlapi.Exporter, error) {
 	attrs := map[string]string{}
 	var names []string
+	push := false
 	for k, v := range e.Attrs {
 		switch k {
 		case "name":
@@ -84,8 +91,9 @@ func mobyToImage(e *controlapi.Exporter) ([]string, error) {
 				}
 			}
 		case "push":
-			if v == "true" || v == "1" {
-				return nil, status.Error(codes.Unimplemented, "pushing from a build (--push) is not supported by roost yet: build with --load, then docker push")
+			var err error
+			if push, err = strconv.ParseBool(v); err != nil {
+				return nil, nil, status.Errorf(codes.InvalidArgument, "non-bool value specified for push: %s", v)
 			}
 		case "prefer-image-digest":
 			// roost's image IDs are config digests, like dockerd's classic store.
@@ -93,10 +101,21 @@ func mobyToImage(e *controlapi.Exporter) ([]string, error) {
 			attrs[k] = v
 		}
 	}
+	var pusher *controlapi.Exporter
+	if push {
+		if len(names) == 0 {
+			return nil, nil, status.Error(codes.InvalidArgument, "tag is needed when pushing to registry")
+		}
+		pattrs := maps.Clone(attrs)
+		pattrs["name"] = strings.Join(names, ",")
+		pattrs["push"] = "true"
+		pattrs[string(exptypes.OptKeyStore)] = "false"
+		pusher = &controlapi.Exporter{Type: "image", Attrs: pattrs}
+	}
 	attrs[string(exptypes.OptKeyDanglingPrefix)] = danglingPrefix
 	attrs[string(exptypes.OptKeyUnpack)] = "true"
 	e.Type, e.Attrs = "image", attrs
-	return names, nil
+	return names, pusher, nil
 }
 
 // errListenerDone ends a connListener's Serve.

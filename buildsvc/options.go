@@ -17,6 +17,9 @@ import (
 type BuildOptions struct {
 	Tags       []string
 	Dockerfile string
+	// Remote is the remote parameter: a git or http(s) URL that buildkitd
+	// fetches as the context; the body is then unused.
+	Remote string
 	// BuildArgs: a nil value means "take it from the environment" in the
 	// CLI; the CLI resolves it before sending, so nil is skipped here.
 	BuildArgs   map[string]*string

@@ -151,23 +151,29 @@ func (p *proxy) solve(ctx context.Context, down grpc.ServerStream) error {
 		return err
 	}
 	var names []string
-	var err error
-	loading := req.ExporterDeprecated == mobyExporter
-	for _, e := range req.Exporters {
-		if e.Type == mobyExporter {
-			loading = true
-			if names, err = mobyToImage(e); err != nil {
-				return err
-			}
-		}
-	}
+	var pushers []*controlapi.Exporter
+	loading := false
 	if req.ExporterDeprecated == mobyExporter {
-		e := &controlapi.Exporter{Type: req.ExporterDeprecated, Attrs: req.ExporterAttrsDeprecated}
-		if names, err = mobyToImage(e); err != nil {
+		// The old single-exporter fields, as a list entry: a push adds a
+		// second exporter.
+		req.Exporters = append(req.Exporters, &controlapi.Exporter{Type: req.ExporterDeprecated, Attrs: req.ExporterAttrsDeprecated})
+		req.ExporterDeprecated, req.ExporterAttrsDeprecated = "", nil
+	}
+	for _, e := range req.Exporters {
+		if e.Type != mobyExporter {
+			continue
+		}
+		loading = true
+		n, pusher, err := mobyToImage(e)
+		if err != nil {
 			return err
 		}
-		req.ExporterDeprecated, req.ExporterAttrsDeprecated = e.Type, e.Attrs
+		names = append(names, n...)
+		if pusher != nil {
+			pushers = append(pushers, pusher)
+		}
 	}
+	req.Exporters = append(req.Exporters, pushers...)
 	tags, err := parseTags(names)
 	if err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())

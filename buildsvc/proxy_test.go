@@ -14,9 +14,9 @@ func TestMobyToImage(t *testing.T) {
 	e := &controlapi.Exporter{Type: "moby", Attrs: map[string]string{
 		"name": "app:1, docker.io/library/app:2", "prefer-image-digest": "true", "buildinfo-attrs": "x",
 	}}
-	names, err := mobyToImage(e)
-	if err != nil {
-		t.Fatal(err)
+	names, pusher, err := mobyToImage(e)
+	if err != nil || pusher != nil {
+		t.Fatal(pusher, err)
 	}
 	if len(names) != 2 || names[0] != "app:1" || names[1] != "docker.io/library/app:2" {
 		t.Errorf("names %q", names)
@@ -30,9 +30,31 @@ func TestMobyToImage(t *testing.T) {
 			t.Errorf("%s = %q, want %q", k, e.Attrs[k], v)
 		}
 	}
-	_, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "true"}})
-	if status.Code(err) != codes.Unimplemented {
-		t.Errorf("push: %v", err)
+	e = &controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true", "compression": "zstd"}}
+	if _, pusher, err = mobyToImage(e); err != nil {
+		t.Fatal(err)
+	}
+	// The local export stays as without push; the pusher pushes the names
+	// and stores nothing.
+	if e.Attrs["push"] != "" || e.Attrs["name"] != "" || e.Attrs["dangling-name-prefix"] != "moby-dangling" {
+		t.Errorf("local exporter %v", e.Attrs)
+	}
+	want = map[string]string{"name": "127.0.0.1:5000/a:1,b", "push": "true", "store": "false", "compression": "zstd"}
+	if pusher == nil || pusher.Type != "image" || len(pusher.Attrs) != len(want) {
+		t.Fatalf("pusher %v", pusher)
+	}
+	for k, v := range want {
+		if pusher.Attrs[k] != v {
+			t.Errorf("pusher %s = %q, want %q", k, pusher.Attrs[k], v)
+		}
+	}
+	_, _, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"push": "true"}})
+	if status.Code(err) != codes.InvalidArgument || status.Convert(err).Message() != "tag is needed when pushing to registry" {
+		t.Errorf("push without a name: %v", err)
+	}
+	_, _, err = mobyToImage(&controlapi.Exporter{Type: "moby", Attrs: map[string]string{"name": "a", "push": "maybe"}})
+	if status.Code(err) != codes.InvalidArgument {
+		t.Errorf("push=maybe: %v", err)
 	}
 	if _, err := parseTags([]string{"Bad"}); !errdefs.IsInvalidArgument(err) {
 		t.Errorf("bad name: %v", err)

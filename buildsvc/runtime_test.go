@@ -7,14 +7,12 @@ import (
 )
 
 func TestConfigTOML(t *testing.T) {
-	if b := (Config{}).configTOML(); len(b) != 0 {
-		t.Errorf("config without a runtime binary: %q, want empty", b)
-	}
-	bin := `/opt/ro"ost\bin/roost-runc`
-	b := Config{RuntimeBinary: bin}.configTOML()
 	// The keys of BuildKit's cmd/buildkitd/config (its loader pulls in
 	// modules roost does not otherwise need), with the same TOML library.
-	var cfg struct {
+	type buildkitdConfig struct {
+		History struct {
+			MaxEntries *int64 `toml:"maxEntries"`
+		} `toml:"history"`
 		Worker struct {
 			Containerd struct {
 				Runtime struct {
@@ -24,11 +22,24 @@ func TestConfigTOML(t *testing.T) {
 			} `toml:"containerd"`
 		} `toml:"worker"`
 	}
-	if err := toml.Unmarshal(b, &cfg); err != nil {
-		t.Fatalf("%v:\n%s", err, b)
-	}
-	rt := cfg.Worker.Containerd.Runtime
-	if rt.Name != "io.containerd.runc.v2" || rt.Options["BinaryName"] != bin {
-		t.Errorf("buildkitd reads runtime %+v from:\n%s", rt, b)
+	for _, bin := range []string{"", `/opt/ro"ost\bin/roost-runc`} {
+		b := Config{RuntimeBinary: bin}.configTOML()
+		var cfg buildkitdConfig
+		if err := toml.Unmarshal(b, &cfg); err != nil {
+			t.Fatalf("%v:\n%s", err, b)
+		}
+		if h := cfg.History.MaxEntries; h == nil || *h != 0 {
+			t.Errorf("build history is not off in:\n%s", b)
+		}
+		rt := cfg.Worker.Containerd.Runtime
+		if bin == "" {
+			if rt.Name != "" || rt.Options != nil {
+				t.Errorf("a runtime without a runtime binary:\n%s", b)
+			}
+			continue
+		}
+		if rt.Name != "io.containerd.runc.v2" || rt.Options["BinaryName"] != bin {
+			t.Errorf("buildkitd reads runtime %+v from:\n%s", rt, b)
+		}
 	}
 }

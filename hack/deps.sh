@@ -1,11 +1,12 @@
 #!/bin/bash
 # Installs (as root) or checks (as a user) what roost needs from Debian;
 # with "test", also what the tests drive: systemd's socket activation and
-# journald, ip for the network tests' namespaces, curl for the scripts.
+# journald, ip for the network tests' namespaces, curl for the scripts,
+# git for a build context served by git daemon.
 set -euo pipefail
 pkgs=(uidmap slirp4netns passt fuse-overlayfs iptables libseccomp-dev pkg-config gcc busybox-static util-linux tini)
 if [ "${1:-}" = test ]; then
-	pkgs+=(systemd iproute2 curl)
+	pkgs+=(systemd iproute2 curl git)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -86,6 +86,7 @@ func buildOptions(q url.Values) (BuildOptions, error) {
 	opts := BuildOptions{
 		Tags:        q["t"],
 		Dockerfile:  q.Get("dockerfile"),
+		Remote:      q.Get("remote"),
 		Target:      q.Get("target"),
 		NoCache:     boolValue(q, "nocache"),
 		Pull:        boolValue(q, "pull"),
@@ -97,9 +98,6 @@ func buildOptions(q url.Values) (BuildOptions, error) {
 	}
 	// rm, forcerm and the resource limits are accepted: BuildKit keeps no
 	// intermediate containers, and builds run without cgroup limits here.
-	if v := q.Get("remote"); v != "" {
-		return opts, notImplemented("remote build contexts are not supported yet by roost: send the context in the request body")
-	}
 	if q.Get("version") == "2" {
 		return opts, notImplemented("BuildKit builds through POST /build (version=2) are not supported yet by roost; use docker buildx build, which goes through /grpc and /session")
 	}

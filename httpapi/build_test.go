@@ -69,6 +69,15 @@ func TestPostBuildOptions(t *testing.T) {
 	}
 }
 
+func TestPostBuildRemote(t *testing.T) {
+	fb := &fakeBuild{}
+	f := buildFixture(fb)
+	wantStatus(t, f.do("POST", "/build?remote=http://127.0.0.1:1/ctx.tar&dockerfile=sub/Dockerfile", ""), 200, "")
+	if fb.got.Remote != "http://127.0.0.1:1/ctx.tar" || fb.got.Dockerfile != "sub/Dockerfile" {
+		t.Errorf("options: %+v", fb.got)
+	}
+}
+
 func TestPostBuildErrors(t *testing.T) {
 	for _, tc := range []struct {
 		target string
@@ -78,7 +87,6 @@ func TestPostBuildErrors(t *testing.T) {
 	}{
 		{"/build?buildargs=nope", nil, 400, "invalid buildargs: invalid character 'o' in literal null (expecting 'u')"},
 		{"/build?shmsize=-1", nil, 400, "invalid shmsize: -1"},
-		{"/build?remote=https://example.com/x.git", nil, 501, "remote build contexts are not supported yet by roost: send the context in the request body"},
 		{"/build", errdefs.ErrInvalidArgument.WithMessage("Cannot locate specified Dockerfile: Dockerfile"), 400, "Cannot locate specified Dockerfile: Dockerfile"},
 		{"/build", errors.New("buildkitd did not answer"), 500, "buildkitd did not answer"},
 	} {
