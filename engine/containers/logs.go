@@ -6,10 +6,12 @@ import (
 	"github.com/containerd/errdefs"
 
 	"github.com/roostd/roost/engine/logs"
+	"github.com/roostd/roost/engine/logs/journald"
 )
 
-// Logs streams the container's json-file log. With Follow, the channel
-// closes once the container stopped and its log is drained.
+// Logs streams the container's log: its json-file or local log, or its
+// journal entries. With Follow, the channel closes once the container
+// stopped and its log is drained.
 func (s *Service) Logs(ctx context.Context, ref string, opts LogsOptions) (<-chan *logs.Message, bool, error) {
 	c, err := s.get(ref)
 	if err != nil {
@@ -26,18 +28,23 @@ func (s *Service) Logs(ctx context.Context, ref string, opts LogsOptions) (<-cha
 	if r := c.lastRun; r != nil {
 		stopped = r.exited
 	}
+	journal := c.rec.HostConfig.LogConfig.Type == logDriverJournald
+	id := c.id
 	c.mu.Unlock()
-	if path == "" {
-		// dockerd's ErrReadLogsNotSupported (--log-driver none).
-		return nil, false, errdefs.ErrNotImplemented.WithMessage("configured logging driver does not support reading")
-	}
-	if err != nil {
-		return nil, false, err
-	}
-	in, err := logs.Read(ctx, path, jopts, logs.ReadOptions{
+	ro := logs.ReadOptions{
 		Tail: opts.Tail, Since: opts.Since, Until: opts.Until,
 		Follow: opts.Follow, Stopped: stopped,
-	})
+	}
+	var in <-chan *logs.Message
+	switch {
+	case journal:
+		in, err = journald.Read(ctx, id, ro)
+	case path == "":
+		// dockerd's ErrReadLogsNotSupported (--log-driver none).
+		return nil, false, errdefs.ErrNotImplemented.WithMessage("configured logging driver does not support reading")
+	case err == nil:
+		in, err = logs.Read(ctx, path, jopts, ro)
+	}
 	if err != nil {
 		return nil, false, err
 	}

@@ -62,7 +62,7 @@ func TestJournaldWithoutJournal(t *testing.T) {
 // /var/log/journal, so the host's journal (if any) is never touched, and a
 // roostd of its own inside that namespace. What the container writes must
 // be in the journal with dockerd's fields, stdout at priority 6 and stderr
-// at 3, as journalctl shows it.
+// at 3, as journalctl shows it, and docker logs must read it back.
 func TestJournaldRealJournal(t *testing.T) {
 	needRoostd(t)
 	if os.Geteuid() != 0 {
@@ -160,10 +160,30 @@ func TestJournaldRealJournal(t *testing.T) {
 			}
 		}
 	}
-	if out, err := exec.CommandContext(ctx, harness.dockerCLI, "-H", "unix://"+sock, "logs", id).CombinedOutput(); err == nil ||
-		!strings.Contains(string(out), `configured logging driver does not support reading`) {
-		t.Errorf("docker logs of a journald container: %v: %s", err, out)
+	// docker logs reads the entries back, each to its stream, as dockerd's
+	// journald reader does.
+	logsOf := func(args ...string) (stdout, stderr string) {
+		t.Helper()
+		cmd := exec.CommandContext(ctx, harness.dockerCLI, append([]string{"-H", "unix://" + sock, "logs"}, args...)...)
+		var o, e strings.Builder
+		cmd.Stdout, cmd.Stderr = &o, &e
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("docker logs %s: %v\n%s", strings.Join(args, " "), err, e.String())
+		}
+		return o.String(), e.String()
 	}
+	if o, e := logsOf(id); o != "to-stdout\n" || e != "to-stderr\n" {
+		t.Errorf("docker logs: stdout %q, stderr %q; want to-stdout and to-stderr", o, e)
+	}
+	if o, e := logsOf("--tail", "1", "--timestamps", id); o != "" || !strings.HasSuffix(e, " to-stderr\n") || !strings.HasPrefix(e, time.Now().UTC().Format("2006-01-02T")) {
+		t.Errorf("docker logs --tail 1 --timestamps: stdout %q, stderr %q", o, e)
+	}
+	// Following a running container ends when it stops, with every line.
+	follow := docker("run", "-d", "--log-driver", "journald", "busybox", "sh", "-c", "echo one; sleep 1; echo two")
+	if o, _ := logsOf("--follow", follow); o != "one\ntwo\n" {
+		t.Errorf("docker logs --follow: %q, want one and two", o)
+	}
+	docker("rm", follow)
 	docker("rm", id)
 }
 
@@ -180,6 +200,11 @@ func startPrivateJournald(ctx context.Context, t *testing.T) *exec.Cmd {
 	// Mount points must exist; the ones this test makes on the host are
 	// removed again (an empty /run/systemd would tell other programs that
 	// systemd runs).
+	for _, p := range []string{"/var/log/journal", "/etc/systemd/journald.conf"} {
+		if _, err := os.Stat(p); err != nil {
+			t.Fatalf("%v (Debian's systemd package provides it)", err)
+		}
+	}
 	var made []string
 	for _, p := range []string{"/run/systemd", "/run/log"} {
 		if _, err := os.Stat(p); os.IsNotExist(err) {
@@ -189,14 +214,24 @@ func startPrivateJournald(ctx context.Context, t *testing.T) *exec.Cmd {
 			made = append(made, p)
 		}
 	}
+	// Persistent storage split per user (journald's own defaults with a
+	// /var/log/journal), written at once: the "flushed" mark is what
+	// systemd-journal-flush leaves at boot. Each user then reads their own
+	// user-<uid>.journal, as docker logs does through journalctl.
+	conf := filepath.Join(dir, "journald.conf")
+	if err := os.WriteFile(conf, []byte("[Journal]\nStorage=persistent\nSplitMode=uid\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	script := `set -e
 mount -t tmpfs -o mode=0755 journal-run /run/systemd
 mkdir /run/systemd/journal
+touch /run/systemd/journal/flushed
 mount -t tmpfs -o mode=0755 journal-log /run/log
-if [ -d /var/log/journal ]; then mount -t tmpfs -o mode=2755 journal-var /var/log/journal; fi
-exec ` + "/lib/systemd/systemd-journald"
+mount -t tmpfs -o mode=2755 journal-var /var/log/journal
+mount --bind "$0" /etc/systemd/journald.conf
+exec /lib/systemd/systemd-journald`
 	var log syncBuffer
-	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script)
+	cmd := exec.Command("unshare", "-m", "--propagation", "private", "sh", "-c", script, conf)
 	cmd.Stdout, cmd.Stderr = &log, &log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
