@@ -26,6 +26,10 @@ type ctr struct {
 	// can wait for its output to drain.
 	lastRun           *run
 	removing, removed bool
+	// taskGone, when set, is closed once the last run's task is deleted:
+	// an --rm container is removed from the API before that (see monitor),
+	// and its containerd container can go only after.
+	taskGone <-chan struct{}
 	manuallyRestarted bool
 	// exitOnNext is dockerd's ExitOnNext: the user stopped or killed the
 	// container, so its next exit must not trigger the restart policy.

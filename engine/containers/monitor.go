@@ -39,12 +39,43 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 	// milliseconds off every exit, which docker run --rm waits for.
 	netDone := make(chan error, 1)
 	go func() { netDone <- r.netCleanup() }()
-	if es, err := r.task.Delete(ctx); err == nil {
-		code, at = int(es.ExitCode()), es.ExitTime()
-	} else if !errdefs.IsNotFound(err) {
-		log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
-		r.io.Cancel()
-		r.io.Close()
+	deleteTask := func() {
+		if es, err := r.task.Delete(ctx); err == nil {
+			code, at = int(es.ExitCode()), es.ExitTime()
+		} else if !errdefs.IsNotFound(err) {
+			log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
+			r.io.Cancel()
+			r.io.Close()
+		}
+	}
+	// An --rm container's exit is final: once its output is drained and
+	// its network (published ports included) is released, nothing the API
+	// shows waits for the task, so the exit is recorded and the container
+	// removed (its wait answers, its name is free) while the task and then
+	// the containerd container are deleted in the background. The task
+	// delete (the shim's and runc's clean-up) is most of an exit's time. A
+	// roostd that dies meanwhile leaves a containerd container without a
+	// record, which Restore's sweep removes.
+	c.mu.Lock()
+	final := c.rec.HostConfig.AutoRemove && !c.manuallyRestarted && !c.removing && !s.shuttingDown.Load()
+	c.mu.Unlock()
+	if final {
+		gone := make(chan struct{})
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer close(gone)
+			if _, err := r.task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+				log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
+				r.io.Cancel()
+				r.io.Close()
+			}
+		}()
+		c.mu.Lock()
+		c.taskGone = gone
+		c.mu.Unlock()
+	} else {
+		deleteTask()
 	}
 	if err := <-netDone; err != nil {
 		log.G(ctx).WithError(err).WithField("container", c.id).Warn("network cleanup")

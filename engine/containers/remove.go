@@ -80,17 +80,28 @@ func (s *Service) remove(reqCtx context.Context, c *ctr, force bool) error {
 	return nil
 }
 
-// finishRemove deletes the runtime and the record of a container whose
-// task is gone.
+// finishRemove deletes the record of a container whose task is gone or
+// going (taskGone), then its runtime: the containerd container, its
+// snapshot and files. Nothing the API shows depends on those, so they go
+// in the background (Shutdown waits for them; a roostd that dies first
+// leaves a containerd container without a record, which Restore removes).
 func (s *Service) finishRemove(ctx context.Context, c *ctr) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.rec.State.Dead = true
-	s.deleteRuntime(ctx, c.id)
 	if err := s.store.Delete(ctx, c.id); err != nil && !errdefs.IsNotFound(err) {
 		c.removing = false
 		return fmt.Errorf("unable to remove the container's record: %w", err)
 	}
+	id, gone := c.id, c.taskGone
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if gone != nil {
+			<-gone
+		}
+		s.deleteRuntime(context.WithoutCancel(ctx), id)
+	}()
 	s.mu.Lock()
 	delete(s.byID, c.id)
 	if s.names[c.rec.Name] == c.id {

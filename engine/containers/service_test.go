@@ -104,6 +104,8 @@ func (e *env) removeAll() {
 			e.t.Errorf("cleanup: %v", err)
 		}
 	}
+	// The containerd containers (and their mounts) go in the background.
+	e.svc.wg.Wait()
 }
 
 // newService makes a Service over the env's store, as a restarted roostd
@@ -250,9 +252,11 @@ func TestLifecycle(t *testing.T) {
 	if _, err := e.svc.Inspect(ctx, "web"); !errdefs.IsNotFound(err) || err.Error() != "No such container: web" {
 		t.Fatalf("inspect removed: %v", err)
 	}
-	if _, err := e.client.LoadContainer(namespaces.WithNamespace(ctx, DefaultNamespace), id); !errdefs.IsNotFound(err) {
-		t.Fatalf("containerd container left: %v", err)
-	}
+	// The containerd container goes after the record, in the background.
+	waitFor(t, "the containerd container to go", func() bool {
+		_, err := e.client.LoadContainer(namespaces.WithNamespace(ctx, DefaultNamespace), id)
+		return errdefs.IsNotFound(err)
+	})
 	got := strings.Join(e.events.actions(id), " ")
 	if got != "create start die:3 start die:3 destroy" {
 		t.Fatalf("events: %s", got)
