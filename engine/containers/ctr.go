@@ -29,7 +29,7 @@ type ctr struct {
 	// taskGone, when set, is closed once the last run's task is deleted:
 	// an --rm container is removed from the API before that (see monitor),
 	// and its containerd container can go only after.
-	taskGone <-chan struct{}
+	taskGone          <-chan struct{}
 	manuallyRestarted bool
 	// exitOnNext is dockerd's ExitOnNext: the user stopped or killed the
 	// container, so its next exit must not trigger the restart policy.
