@@ -124,7 +124,7 @@ func TestJournaldRealJournal(t *testing.T) {
 	docker("load", "-i", harness.busyboxTar)
 	id := docker("run", "-d", "--name", "journald-real", "--log-driver", "journald",
 		"--log-opt", "tag={{.Name}}/{{.ImageName}}", "--log-opt", "labels=team", "--label", "team=blue",
-		"busybox", "sh", "-c", "echo to-stdout; echo to-stderr >&2")
+		"busybox", "sh", "-c", "echo to-stdout; sleep 0.2; echo to-stderr >&2")
 	if got := docker("wait", id); got != "0" {
 		t.Fatalf("docker wait: %q, want 0", got)
 	}

@@ -10,7 +10,10 @@ import (
 	"io"
 	"os/exec"
 	"strconv"
+	"strings"
 	"time"
+
+	"github.com/containerd/errdefs"
 
 	"github.com/roostd/roost/engine/logs"
 )
@@ -26,6 +29,9 @@ var journalctl = "journalctl"
 // the driver marked it partial. With Follow it runs until ro.Stopped is
 // closed and the entries written until then are read, or ctx ends.
 func Read(ctx context.Context, id string, ro logs.ReadOptions) (<-chan *logs.Message, error) {
+	if err := checkReadable(ctx, id); err != nil {
+		return nil, err
+	}
 	args := readArgs(id, ro)
 	if ro.Follow {
 		args = append(args, "--follow")
@@ -73,6 +79,21 @@ func Read(ctx context.Context, id string, ro logs.ReadOptions) (<-chan *logs.Mes
 		_ = cmd.Wait()
 	}()
 	return msgs, nil
+}
+
+// checkReadable asks journalctl for nothing of the container: where the
+// user may read no journal file (a volatile journal only, which is the
+// system's), it says so, and docker logs says it too rather than showing
+// nothing.
+func checkReadable(ctx context.Context, id string) error {
+	out, err := exec.CommandContext(ctx, journalctl, "--no-pager", "--lines=0", "CONTAINER_ID_FULL="+id).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("reading the journal: %v: %s", err, bytes.TrimSpace(out))
+	}
+	if msg := string(bytes.TrimSpace(out)); strings.Contains(msg, "insufficient permissions") {
+		return errdefs.ErrUnavailable.WithMessage("reading the journal: " + msg + " (a user reads only its own journal, which journald keeps where the journal is persistent: /var/log/journal)")
+	}
+	return nil
 }
 
 // readArgs selects the container's entries: --lines for a tail, and the

@@ -1,10 +1,15 @@
 package journald
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/containerd/errdefs"
 	"github.com/roostd/roost/engine/logs"
 )
 
@@ -52,5 +57,21 @@ func TestReadArgs(t *testing.T) {
 		if !slices.Contains(got, want) {
 			t.Errorf("readArgs: %q lacks %q", got, want)
 		}
+	}
+}
+
+// TestReadUnreadableJournal: where journalctl may open no journal file
+// (a user beside a volatile journal), docker logs gets that reason.
+func TestReadUnreadableJournal(t *testing.T) {
+	fake := filepath.Join(t.TempDir(), "journalctl")
+	script := "#!/bin/sh\necho 'No journal files were opened due to insufficient permissions.'\n"
+	if err := os.WriteFile(fake, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer func(old string) { journalctl = old }(journalctl)
+	journalctl = fake
+	_, err := Read(context.Background(), "0123", logs.ReadOptions{Tail: -1})
+	if !errdefs.IsUnavailable(err) || !strings.Contains(err.Error(), "insufficient permissions") {
+		t.Fatalf("Read: %v, want the permission reason", err)
 	}
 }
