@@ -43,7 +43,8 @@ bin/containerd: go.mod cmd/roost-keeper/containerd/main.go
 # Static, as upstream ships it: the shim outlives everything and must not
 # depend on the libc it started with. It is containerd's runc shim with a
 # `delete` command that skips the second `runc delete` when runc already
-# forgot the container (cmd/roost-keeper/shim: 7 ms off every run --rm).
+# forgot the container (cmd/roost-keeper/shim: one runc start, 4-7 ms, off
+# every exit).
 bin/containerd-shim-runc-v2: go.mod $(call GO_SRC,cmd/roost-keeper/shim)
 	CGO_ENABLED=0 $(GOBUILD) -tags urfave_cli_no_docs,no_grpc \
 	  -ldflags '-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)' \
