@@ -7,6 +7,7 @@ import (
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/containerd/log"
 	"github.com/moby/moby/api/types/events"
 )
@@ -17,6 +18,9 @@ const outputDrainTimeout = 2 * time.Second
 
 // unknownExitCode is recorded when the exit status of a task is lost.
 const unknownExitCode = 255
+
+// killedExitCode is the status of a task killed with SIGKILL.
+const killedExitCode = 128 + 9
 
 // monitor waits for the run's task to exit, records the exit and applies
 // the restart policy or --rm.
@@ -105,6 +109,14 @@ func (s *Service) waitExit(ctx context.Context, id string, r *run, exitC <-chan 
 		}
 		if st.Error() == nil {
 			return int(st.ExitCode()), st.ExitTime(), true
+		}
+		if errdefs.IsNotFound(errgrpc.ToNative(st.Error())) {
+			// The client's Wait reports every error through the channel,
+			// as a gRPC status. A task that containerd no longer knows
+			// had its shim die: containerd's cleanup then killed the
+			// container and reported it as killed (dockerd shows the
+			// same). Waiting again would never end.
+			return killedExitCode, time.Now(), true
 		}
 		log.G(ctx).WithError(st.Error()).WithField("container", id).Debug("waiting for the task, retrying")
 		select {
