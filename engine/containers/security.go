@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/containerd/containerd/v2/contrib/seccomp"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/moby/moby/api/types/container"
@@ -97,7 +96,7 @@ func seccompOpt(hc *container.HostConfig, so securityOpts, daemonProfile string)
 	case seccompUnconfined:
 		return nil, nil
 	case "", seccompBuiltin:
-		return seccomp.WithDefaultProfile(), nil
+		return withDefaultSeccomp, nil
 	}
 	// Checked now, so that a bad profile fails docker create rather than
 	// every start.

@@ -1,11 +1,14 @@
 package containers
 
 import (
+	"context"
 	"runtime"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/moby/moby/api/types/container"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -126,5 +129,27 @@ func TestLoadSeccompProfile(t *testing.T) {
 	}
 	if sc, err := loadSeccompProfile([]byte(`{}`), spec); sc != nil || err != nil {
 		t.Errorf("empty profile: %v, %v", sc, err)
+	}
+}
+
+// TestDefaultSeccompArchitectures: the default filter keeps every
+// architecture of dockerd's profile the kernel runs, and x32 only where
+// the kernel has the x32 ABI.
+func TestDefaultSeccompArchitectures(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("the x32 ABI exists on amd64 only")
+	}
+	s := &oci.Spec{Linux: &specs.Linux{}, Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{}}}
+	if err := withDefaultSeccomp(context.Background(), nil, &containers.Container{}, s); err != nil {
+		t.Fatal(err)
+	}
+	archs := s.Linux.Seccomp.Architectures
+	for _, a := range []specs.Arch{specs.ArchX86_64, specs.ArchX86} {
+		if !slices.Contains(archs, a) {
+			t.Errorf("%s missing from %v", a, archs)
+		}
+	}
+	if got := slices.Contains(archs, specs.ArchX32); got != x32Supported() {
+		t.Errorf("x32 in the filter: %v, the kernel runs x32: %v", got, x32Supported())
 	}
 }
