@@ -104,3 +104,64 @@ func TestUnpackContextInvalid(t *testing.T) {
 		})
 	}
 }
+
+func TestStageDockerfile(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		files      map[string]string
+		dockerfile string
+		want       string // the staged ignore file's content
+	}{
+		{"no ignore file", map[string]string{"Dockerfile": "FROM a\n"}, "Dockerfile", noIgnoreFile},
+		{"context's", map[string]string{"Dockerfile": "FROM a\n", ".dockerignore": "*.log\n"}, "Dockerfile", "*.log\n"},
+		{"the Dockerfile's own first", map[string]string{"sub/x.Dockerfile": "FROM a\n", "sub/x.Dockerfile.dockerignore": "own\n", ".dockerignore": "root\n"}, "sub/x.Dockerfile", "own\n"},
+		{"root's for a Dockerfile in a subdirectory", map[string]string{"sub/Dockerfile": "FROM a\n", ".dockerignore": "root\n"}, "sub/Dockerfile", "root\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tc.files {
+				p := filepath.Join(dir, name)
+				if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			dfDir := filepath.Join(t.TempDir(), "df")
+			got, err := stageDockerfile(dir, tc.dockerfile, dfDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != dfDir {
+				t.Fatalf("source dir = %s, want %s", got, dfDir)
+			}
+			base := filepath.Base(tc.dockerfile)
+			if b, err := os.ReadFile(filepath.Join(dfDir, base)); err != nil || string(b) != tc.files[tc.dockerfile] {
+				t.Errorf("staged Dockerfile = %q, %v", b, err)
+			}
+			if b, err := os.ReadFile(filepath.Join(dfDir, base+".dockerignore")); err != nil || string(b) != tc.want {
+				t.Errorf("staged ignore file = %q, %v; want %q", b, err, tc.want)
+			}
+			if entries, _ := os.ReadDir(dfDir); len(entries) != 2 {
+				t.Errorf("staged %d files, want the Dockerfile and its ignore file", len(entries))
+			}
+		})
+	}
+}
+
+// A symlinked ignore file is left for the frontend to follow, in the
+// Dockerfile's own directory, as without staging.
+func TestStageDockerfileSymlinkedIgnore(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM a\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("ignore.txt", filepath.Join(dir, ".dockerignore")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := stageDockerfile(dir, "Dockerfile", filepath.Join(t.TempDir(), "df"))
+	if err != nil || got != dir {
+		t.Fatalf("got %q, %v; want the context dir %s", got, err, dir)
+	}
+}
