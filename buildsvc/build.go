@@ -107,7 +107,10 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 		if err != nil {
 			return "", err
 		}
-		defer bc.Close()
+		// Removed after the response rather than before its end: the
+		// client waits for that. A roostd that stops first removes what is
+		// left when it starts again (New).
+		defer func() { go bc.Close() }()
 		attrs["filename"] = filepath.Base(bc.dockerfile)
 		if locals, err = bc.mounts(); err != nil {
 			return "", err
