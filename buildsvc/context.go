@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 
 	"github.com/containerd/errdefs"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/go-archive"
 	"github.com/moby/go-archive/compression"
 	"github.com/tonistiigi/fsutil"
@@ -24,6 +25,44 @@ type buildContext struct {
 	root       string // removed by Close
 	dir        string // the context, in root
 	dockerfile string // relative to dir
+	dfDir      string // the frontend's "dockerfile" source, set by mounts
+}
+
+// maxInlineDockerfile bounds what inlineDockerfile puts into the build
+// definition; a larger Dockerfile goes through the session as a file.
+const maxInlineDockerfile = 256 << 10
+
+// inlineDockerfile returns the Dockerfile and its ignore file, as staged
+// by mounts, as the frontend's "dockerfile" input: files made by the build
+// definition itself (a cache hit after the first build), so that the
+// frontend reads them without a round trip to the client's session and
+// without BuildKit syncing a local source (a seventh of a fully cached
+// rebuild). The content is the same; ok is false when the staged
+// directory is not the usual two files or they are large, and the local
+// source stays.
+func (c *buildContext) inlineDockerfile() (_ llb.State, ok bool) {
+	if c.dfDir != filepath.Join(c.root, "dockerfile") {
+		return llb.State{}, false
+	}
+	name := filepath.Base(c.dockerfile)
+	var files [2][]byte
+	total := 0
+	for i, n := range []string{name, name + ".dockerignore"} {
+		fi, err := os.Lstat(filepath.Join(c.dfDir, n))
+		if err != nil || !fi.Mode().IsRegular() || fi.Size() > maxInlineDockerfile {
+			return llb.State{}, false
+		}
+		if files[i], err = os.ReadFile(filepath.Join(c.dfDir, n)); err != nil {
+			return llb.State{}, false
+		}
+		total += len(files[i])
+	}
+	if total > maxInlineDockerfile {
+		return llb.State{}, false
+	}
+	return llb.Scratch().
+		File(llb.Mkfile("/"+name, 0o644, files[0])).
+		File(llb.Mkfile("/"+name+".dockerignore", 0o644, files[1])), true
 }
 
 func (c *buildContext) Close() error { return os.RemoveAll(c.root) }
@@ -39,6 +78,7 @@ func (c *buildContext) mounts() (map[string]fsutil.FS, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.dfDir = dfDir
 	dockerfileFS, err := fsutil.NewFS(dfDir)
 	if err != nil {
 		return nil, err

@@ -4,8 +4,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/containerd/errdefs"
@@ -163,5 +165,47 @@ func TestStageDockerfileSymlinkedIgnore(t *testing.T) {
 	got, err := stageDockerfile(dir, "Dockerfile", filepath.Join(t.TempDir(), "df"))
 	if err != nil || got != dir {
 		t.Fatalf("got %q, %v; want the context dir %s", got, err, dir)
+	}
+}
+
+func TestInlineDockerfile(t *testing.T) {
+	body := tarOf(t, map[string]string{"sub/app.Dockerfile": "FROM busybox\n", ".dockerignore": "*.log\n"})
+	bc, err := unpackContext(bytes.NewReader(body), t.TempDir(), "sub/app.Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc.Close()
+	if _, err := bc.mounts(); err != nil {
+		t.Fatal(err)
+	}
+	st, ok := bc.inlineDockerfile()
+	if !ok {
+		t.Fatal("a small Dockerfile is not inlined")
+	}
+	def, err := st.Marshal(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []byte
+	for _, d := range def.Def {
+		all = append(all, d...)
+	}
+	for _, want := range []string{"/app.Dockerfile", "FROM busybox\n", "/app.Dockerfile.dockerignore", "*.log\n"} {
+		if !bytes.Contains(all, []byte(want)) {
+			t.Errorf("the definition lacks %q", want)
+		}
+	}
+
+	big := tarOf(t, map[string]string{"Dockerfile": "FROM busybox\n" + strings.Repeat("# padding\n", maxInlineDockerfile/10+1)})
+	bc2, err := unpackContext(bytes.NewReader(big), t.TempDir(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bc2.Close()
+	if _, err := bc2.mounts(); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := bc2.inlineDockerfile(); ok {
+		t.Error("a large Dockerfile is inlined")
 	}
 }
