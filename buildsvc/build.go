@@ -15,6 +15,7 @@ import (
 	"github.com/containerd/log"
 	"github.com/distribution/reference"
 	bkclient "github.com/moby/buildkit/client"
+	"github.com/moby/buildkit/client/llb"
 	"github.com/moby/buildkit/exporter/containerimage/exptypes"
 	"github.com/moby/moby/api/types/jsonstream"
 	"github.com/tonistiigi/fsutil"
@@ -98,6 +99,7 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 		return "", err
 	}
 	var locals map[string]fsutil.FS
+	var inputs map[string]llb.State
 	if opts.Remote != "" {
 		if err := remoteAttrs(attrs, opts.Remote, opts.Dockerfile); err != nil {
 			return "", err
@@ -107,10 +109,17 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 		if err != nil {
 			return "", err
 		}
-		defer bc.Close()
+		// Removed after the response rather than before its end: the
+		// client waits for that. A roostd that stops first removes what is
+		// left when it starts again (New).
+		defer func() { go bc.Close() }()
 		attrs["filename"] = filepath.Base(bc.dockerfile)
 		if locals, err = bc.mounts(); err != nil {
 			return "", err
+		}
+		if st, ok := bc.inlineDockerfile(); ok {
+			inputs = map[string]llb.State{"dockerfile": st}
+			delete(locals, "dockerfile")
 		}
 	}
 	c, err := s.daemon.Client(ctx)
@@ -128,9 +137,10 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 	defer s.untrack(ref)
 
 	solveOpt := bkclient.SolveOpt{
-		Frontend:      "dockerfile.v0",
-		FrontendAttrs: attrs,
-		LocalMounts:   locals,
+		Frontend:       "dockerfile.v0",
+		FrontendAttrs:  attrs,
+		LocalMounts:    locals,
+		FrontendInputs: inputs,
 		Exports: []bkclient.ExportEntry{{Type: bkclient.ExporterImage, Attrs: map[string]string{
 			string(exptypes.OptKeyDanglingPrefix): danglingPrefix,
 			string(exptypes.OptKeyUnpack):         "true",

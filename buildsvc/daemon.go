@@ -15,6 +15,7 @@ import (
 
 	"github.com/containerd/log"
 	bkclient "github.com/moby/buildkit/client"
+	"google.golang.org/grpc"
 
 	"github.com/roostd/roost/engine/supervisor"
 )
@@ -108,6 +109,8 @@ type Daemon struct {
 
 	mu     sync.Mutex
 	client *bkclient.Client
+	// conns tells whether client is connected to buildkitd.
+	conns connWatch
 	// stop ends the current buildkitd (supervised or adopted) and waits
 	// for it; nil when none runs.
 	stop func(ctx context.Context)
@@ -124,6 +127,11 @@ func (d *Daemon) Client(ctx context.Context) (*bkclient.Client, error) {
 	defer d.mu.Unlock()
 	if d.stop != nil {
 		if !d.adoptedGone() {
+			if d.conns.up() {
+				// Connected: buildkitd answers, a probe would only add a
+				// round trip to every build.
+				return d.client, nil
+			}
 			// The supervisor may be restarting a buildkitd that died.
 			return d.client, d.waitReady(ctx)
 		}
@@ -188,7 +196,7 @@ func (d *Daemon) connect(ctx context.Context) error {
 	if err := os.MkdirAll(d.cfg.dir(), 0o700); err != nil {
 		return err
 	}
-	c, err := bkclient.New(ctx, "unix://"+d.cfg.socket())
+	c, err := bkclient.New(ctx, "unix://"+d.cfg.socket(), bkclient.WithGRPCDialOption(grpc.WithStatsHandler(&d.conns)))
 	if err != nil {
 		return fmt.Errorf("buildkit client: %w", err)
 	}
