@@ -51,6 +51,10 @@ type Config struct {
 	// RuntimeBinary replaces runc for BuildKit's containers (roost-runc
 	// in single-ID mode); empty for runc.
 	RuntimeBinary string
+	// History keeps that many finished builds (and for that long, if
+	// HistoryMaxAge is set) for `docker buildx history`; 0 keeps none.
+	History       int64
+	HistoryMaxAge time.Duration
 }
 
 func (c Config) dir() string     { return filepath.Join(c.StateDir, "buildkit") }

@@ -2,6 +2,7 @@ package buildsvc
 
 import (
 	"testing"
+	"time"
 
 	"github.com/pelletier/go-toml/v2"
 )
@@ -41,5 +42,21 @@ func TestConfigTOML(t *testing.T) {
 		if rt.Name != "io.containerd.runc.v2" || rt.Options["BinaryName"] != bin {
 			t.Errorf("buildkitd reads runtime %+v from:\n%s", rt, b)
 		}
+	}
+}
+
+func TestConfigTOMLHistory(t *testing.T) {
+	b := Config{History: 5, HistoryMaxAge: 90 * time.Minute}.configTOML()
+	var cfg struct {
+		History struct {
+			MaxEntries *int64 `toml:"maxEntries"`
+			MaxAge     string `toml:"maxAge"`
+		} `toml:"history"`
+	}
+	if err := toml.Unmarshal(b, &cfg); err != nil {
+		t.Fatalf("%v:\n%s", err, b)
+	}
+	if h := cfg.History; h.MaxEntries == nil || *h.MaxEntries != 5 || h.MaxAge != "1h30m0s" {
+		t.Errorf("history from:\n%s", b)
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"time"
 
 	"github.com/roostd/roost/buildsvc"
+	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/engine/containers"
 	"github.com/roostd/roost/rootless"
 )
@@ -23,7 +25,7 @@ func (b builds) close(ctx context.Context) {
 // newBuildService points buildkitd at the keeper's containerd, in roost's
 // namespace and with its snapshotter, so that what it builds is a docker
 // image at once. Without bin/buildkitd the build routes answer with the fix.
-func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger) (builds, error) {
+func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger, history *config.BuilderHistory) (builds, error) {
 	bin, err := rootless.Sibling("buildkitd")
 	if err != nil {
 		bin = "buildkitd" // reported by the first build, not at start
@@ -36,6 +38,13 @@ func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger)
 		// build says why.
 		runtime, _ = rootless.Sibling("roost-runc")
 	}
+	var keep int64
+	var maxAge time.Duration
+	if history != nil {
+		// Validated with the rest of the configuration.
+		keep = history.MaxEntries
+		maxAge, _ = time.ParseDuration(history.MaxAge)
+	}
 	d := buildsvc.NewDaemon(buildsvc.Config{
 		Binary:            bin,
 		ContainerdAddress: p.ContainerdSocket(),
@@ -44,6 +53,8 @@ func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger)
 		StateDir:          p.StateDir,
 		DataDir:           p.DataDir,
 		RuntimeBinary:     runtime,
+		History:           keep,
+		HistoryMaxAge:     maxAge,
 	})
 	svc := buildsvc.New(buildsvc.Options{Daemon: d, Images: imgs, TmpDir: filepath.Join(p.DataDir, "tmp", "build"),
 		// What BuildKit cannot do with one ID mapped says so.

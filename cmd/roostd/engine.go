@@ -180,7 +180,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		}
 	})
 
-	builds, err := newBuildService(p, string(snapshotter), imgs)
+	builds, err := newBuildService(p, string(snapshotter), imgs, cfg.BuildHistory())
 	if err != nil {
 		return nil, err
 	}

@@ -73,6 +73,32 @@ type Config struct {
 	// long with no running container and no API traffic; "" or "0" never.
 	// It is roost's own key: dockerd has no idle exit.
 	IdleTimeout string `json:"idle-timeout,omitempty"`
+	// Builder is dockerd's builder section; roost reads its history
+	// settings.
+	Builder *Builder `json:"builder,omitempty"`
+}
+
+// Builder is daemon.json's builder section.
+type Builder struct {
+	// History is how much of the finished builds BuildKit keeps for
+	// `docker buildx history`. roost keeps none unless it is set (keeping
+	// them is a third of a fully cached rebuild); dockerd keeps BuildKit's
+	// defaults.
+	History *BuilderHistory `json:"history,omitempty"`
+}
+
+// BuilderHistory are BuildKit's history limits, as dockerd takes them.
+type BuilderHistory struct {
+	MaxAge     string `json:"maxAge,omitempty"` // a Go duration: "48h"
+	MaxEntries int64  `json:"maxEntries,omitempty"`
+}
+
+// BuildHistory is the builder's history section, nil when unset.
+func (c *Config) BuildHistory() *BuilderHistory {
+	if c.Builder == nil {
+		return nil
+	}
+	return c.Builder.History
 }
 
 // StorageDrivers are the values storage-driver accepts besides "" (pick
@@ -92,6 +118,14 @@ func New() *Config { return &Config{LogLevel: DefaultLogLevel} }
 
 // Validate checks values that no type can.
 func (c *Config) Validate() error {
+	if h := c.BuildHistory(); h != nil {
+		if h.MaxEntries < 0 {
+			return fmt.Errorf("invalid builder.history.maxEntries %d: use a count, 0 for none", h.MaxEntries)
+		}
+		if d, err := time.ParseDuration(h.MaxAge); h.MaxAge != "" && (err != nil || d < 0) {
+			return fmt.Errorf("invalid builder.history.maxAge %q: use a duration such as 48h", h.MaxAge)
+		}
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error", "fatal":
 	default:

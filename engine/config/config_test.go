@@ -150,3 +150,29 @@ func TestIdleTimeout(t *testing.T) {
 		}
 	}
 }
+
+func TestBuilderHistory(t *testing.T) {
+	for _, tc := range []struct {
+		json, err string
+	}{
+		{`{"builder": {"history": {"maxEntries": 10, "maxAge": "48h"}}}`, ""},
+		{`{"builder": {"history": {"maxEntries": -1}}}`, "invalid builder.history.maxEntries -1"},
+		{`{"builder": {"history": {"maxAge": "two days"}}}`, `invalid builder.history.maxAge "two days"`},
+	} {
+		path := filepath.Join(t.TempDir(), "daemon.json")
+		if err := os.WriteFile(path, []byte(tc.json), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		c := New()
+		err := c.LoadFile(path, nil)
+		if err == nil {
+			err = c.Validate()
+		}
+		if tc.err == "" && err != nil || tc.err != "" && (err == nil || !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%s: %v, want %q", tc.json, err, tc.err)
+		}
+		if tc.err == "" && (c.BuildHistory() == nil || c.BuildHistory().MaxEntries != 10) {
+			t.Errorf("%s: history %+v", tc.json, c.BuildHistory())
+		}
+	}
+}

@@ -180,3 +180,39 @@ func inspectImage(t *testing.T, ref string) string {
 	t.Helper()
 	return dockerOK(t, "image", "inspect", "-f", "{{.Id}}", ref)
 }
+
+// TestBuildHistoryConfig: roost keeps no BuildKit build history by default
+// (recording it is a third of a cached rebuild), and daemon.json's
+// builder.history, dockerd's key, turns it on for `docker buildx history`.
+func TestBuildHistoryConfig(t *testing.T) {
+	needRoostd(t)
+	run := buildx(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nLABEL roost.e2e=history\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker(t, "rmi", "-f", "buildhistory:1") })
+	builds := func() []string {
+		t.Helper()
+		if r := run("buildx", "build", "--load", "--no-cache", "-q", "-t", "buildhistory:1", dir); r.Err != nil {
+			t.Fatalf("docker buildx build: %v", r)
+		}
+		r := run("buildx", "history", "ls", "--format", "{{.Ref}}")
+		if r.Err != nil {
+			t.Fatalf("docker buildx history ls: %v", r)
+		}
+		return strings.Fields(r.Stdout)
+	}
+	if refs := builds(); len(refs) != 0 {
+		t.Errorf("build history kept without builder.history in daemon.json: %q", refs)
+	}
+
+	conf := filepath.Join(harness.tmp, "history-daemon.json")
+	if err := os.WriteFile(conf, []byte(`{"builder": {"history": {"maxEntries": 5, "maxAge": "1h"}}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	restartSharedDaemonWith(t, "--config-file", conf)
+	if refs := builds(); len(refs) != 1 {
+		t.Errorf("docker buildx history ls with builder.history.maxEntries 5: %q, want the one build", refs)
+	}
+}
