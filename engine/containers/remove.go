@@ -93,15 +93,7 @@ func (s *Service) finishRemove(ctx context.Context, c *ctr) error {
 		c.removing = false
 		return fmt.Errorf("unable to remove the container's record: %w", err)
 	}
-	id, gone := c.id, c.taskGone
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		if gone != nil {
-			<-gone
-		}
-		s.deleteRuntime(context.WithoutCancel(ctx), id)
-	}()
+	s.reapRuntime(context.WithoutCancel(ctx), c.id, c.taskGone)
 	s.mu.Lock()
 	delete(s.byID, c.id)
 	if s.names[c.rec.Name] == c.id {

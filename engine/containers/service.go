@@ -138,6 +138,7 @@ type Service struct {
 	detached   chan struct{}
 	detachOnce sync.Once
 	wg         sync.WaitGroup // monitors, pumps and pending restarts
+	reaper     reaper         // removed containers' runtimes, deleted in the background
 }
 
 // New returns a Service holding the containers of the store. Call Restore
