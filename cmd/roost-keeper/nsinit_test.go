@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/roostd/roost/cmd/roost-keeper/internal/ctrdplugins"
+
 	srvconfig "github.com/containerd/containerd/v2/cmd/containerd/server/config"
 
 	"github.com/roostd/roost/rootless"
@@ -65,19 +67,7 @@ func TestContainerdConfigKeepsNeededPlugins(t *testing.T) {
 	if err := srvconfig.LoadConfig(context.Background(), cfgPath, &cfg); err != nil {
 		t.Fatal(err)
 	}
-	needed := []string{
-		"io.containerd.content.v1.content", "io.containerd.metadata.v1.bolt", "io.containerd.gc.v1.scheduler",
-		"io.containerd.snapshotter.v1.overlayfs", "io.containerd.snapshotter.v1.native",
-		"io.containerd.differ.v1.walking", "io.containerd.lease.v1.manager", "io.containerd.event.v1.exchange",
-		"io.containerd.shim.v1.manager", "io.containerd.runtime.v2.task", "io.containerd.mount-manager.v1.bolt",
-		"io.containerd.warning.v1.deprecations",
-		"io.containerd.grpc.v1.containers", "io.containerd.grpc.v1.content", "io.containerd.grpc.v1.diff",
-		"io.containerd.grpc.v1.events", "io.containerd.grpc.v1.images", "io.containerd.grpc.v1.introspection",
-		"io.containerd.grpc.v1.leases", "io.containerd.grpc.v1.namespaces", "io.containerd.grpc.v1.snapshots",
-		"io.containerd.grpc.v1.tasks", "io.containerd.grpc.v1.version", "io.containerd.grpc.v1.healthcheck",
-		"io.containerd.server.v1.grpc", "io.containerd.server.v1.ttrpc",
-	}
-	for _, id := range needed {
+	for _, id := range ctrdplugins.Needed {
 		if slices.Contains(cfg.DisabledPlugins, id) {
 			t.Errorf("the config disables %s, which roost or BuildKit uses", id)
 		}
