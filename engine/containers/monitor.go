@@ -43,14 +43,19 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 	// milliseconds off every exit, which docker run --rm waits for.
 	netDone := make(chan error, 1)
 	go func() { netDone <- r.netCleanup() }()
-	deleteTask := func() {
-		if es, err := r.task.Delete(ctx); err == nil {
-			code, at = int(es.ExitCode()), es.ExitTime()
-		} else if !errdefs.IsNotFound(err) {
-			log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
-			r.io.Cancel()
-			r.io.Close()
+	// deleteTask deletes the exited task; it returns the exit containerd
+	// recorded, which wins over the one the wait saw.
+	deleteTask := func() (client.ExitStatus, bool) {
+		es, err := r.task.Delete(ctx)
+		if err != nil || es == nil {
+			if !errdefs.IsNotFound(err) {
+				log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
+				r.io.Cancel()
+				r.io.Close()
+			}
+			return client.ExitStatus{}, false
 		}
+		return *es, true
 	}
 	// An --rm container's exit is final: once its output is drained and
 	// its network (published ports included) is released, nothing the API
@@ -69,17 +74,13 @@ func (s *Service) monitor(c *ctr, r *run, exitC <-chan client.ExitStatus) {
 		go func() {
 			defer s.wg.Done()
 			defer close(gone)
-			if _, err := r.task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-				log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting the exited task")
-				r.io.Cancel()
-				r.io.Close()
-			}
+			deleteTask()
 		}()
 		c.mu.Lock()
 		c.taskGone = gone
 		c.mu.Unlock()
-	} else {
-		deleteTask()
+	} else if es, ok := deleteTask(); ok {
+		code, at = int(es.ExitCode()), es.ExitTime()
 	}
 	if err := <-netDone; err != nil {
 		log.G(ctx).WithError(err).WithField("container", c.id).Warn("network cleanup")
