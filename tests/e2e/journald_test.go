@@ -184,6 +184,16 @@ func TestJournaldRealJournal(t *testing.T) {
 		t.Errorf("docker logs --follow: %q, want one and two", o)
 	}
 	docker("rm", follow)
+	// --tail 0 shows only what comes after, until the container stops.
+	later := docker("run", "-d", "--log-driver", "journald", "busybox", "sh", "-c", "echo before; sleep 2; echo after")
+	deadline := time.Now().Add(10 * time.Second)
+	for o, _ := logsOf(later); o != "before\n" && time.Now().Before(deadline); o, _ = logsOf(later) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if o, _ := logsOf("--follow", "--tail", "0", later); o != "after\n" {
+		t.Errorf("docker logs --follow --tail 0: %q, want only after", o)
+	}
+	docker("rm", later)
 	docker("rm", id)
 }
 

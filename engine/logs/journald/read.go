@@ -33,6 +33,7 @@ func Read(ctx context.Context, id string, ro logs.ReadOptions) (<-chan *logs.Mes
 		return nil, err
 	}
 	args := readArgs(id, ro)
+	followed := time.Now()
 	if ro.Follow {
 		args = append(args, "--follow")
 	}
@@ -68,8 +69,9 @@ func Read(ctx context.Context, id string, ro logs.ReadOptions) (<-chan *logs.Mes
 		rest := readArgs(id, logs.ReadOptions{Tail: -1, Until: ro.Until})
 		if cursor != "" {
 			rest = append(rest, "--after-cursor="+cursor)
-		} else if !ro.Since.IsZero() {
-			rest = append(rest, "--since="+timeArg(ro.Since))
+		} else {
+			// Nothing was shown: what the tail left out stays out.
+			rest = append(rest, "--since="+timeArg(latest(ro.Since, followed)))
 		}
 		cmd, out, err := start(ctx, rest)
 		if err != nil {
@@ -94,6 +96,13 @@ func checkReadable(ctx context.Context, id string) error {
 		return errdefs.ErrUnavailable.WithMessage("reading the journal: " + msg + " (a user reads only its own journal, which journald keeps where the journal is persistent: /var/log/journal)")
 	}
 	return nil
+}
+
+func latest(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // readArgs selects the container's entries: --lines for a tail, and the
