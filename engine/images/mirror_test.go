@@ -2,7 +2,6 @@ package images_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/containerd/errdefs"
+
 	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/engine/images"
 	"github.com/roostd/roost/tests/regtest"
@@ -159,36 +159,12 @@ func TestConcurrentPullsShareDownloads(t *testing.T) {
 // TestPullHangingRegistry: a registry that accepts connections and never
 // answers fails the pull after the timeout instead of hanging.
 func TestPullHangingRegistry(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var conns []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		for _, c := range conns {
-			c.Close()
-		}
-		mu.Unlock()
-	})
+	silent := regtest.SilentT(t)
 	f := newFixtureWith(t, images.Options{RegistryTimeout: time.Second})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	start := time.Now()
-	err = f.svc.Pull(ctx, ln.Addr().String()+"/hang/me:1", images.PullOptions{})
+	err := f.svc.Pull(ctx, silent.Addr+"/hang/me:1", images.PullOptions{})
 	if err == nil || ctx.Err() != nil {
 		t.Fatalf("Pull from a silent registry: %v after %v, want a timeout error well before the test's deadline", err, time.Since(start))
 	}

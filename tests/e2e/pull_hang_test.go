@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/roostd/roost/tests/regtest"
 )
 
 // TestPullSilentRegistry: `docker pull` from a registry that accepts the
@@ -16,31 +16,7 @@ import (
 // waits forever, hence needRoostd.
 func TestPullSilentRegistry(t *testing.T) {
 	needRoostd(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
+	silent := regtest.SilentT(t)
 
 	// The resolver may try HEAD and GET, each waiting out the TLS
 	// handshake and then the plain HTTP headers: allow for all of them on a
@@ -48,7 +24,7 @@ func TestPullSilentRegistry(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	start := time.Now()
-	r := runDocker(ctx, "pull", ln.Addr().String()+"/silent/image:1")
+	r := runDocker(ctx, "pull", silent.Addr+"/silent/image:1")
 	took := time.Since(start)
 	if r.Err == nil {
 		t.Fatalf("docker pull from a silent registry succeeded: %v", r)
@@ -59,10 +35,7 @@ func TestPullSilentRegistry(t *testing.T) {
 	if took > 150*time.Second {
 		t.Errorf("the pull took %v to fail", took)
 	}
-	mu.Lock()
-	n := len(conns)
-	mu.Unlock()
-	if n == 0 {
+	if silent.Accepted() == 0 {
 		t.Error("the daemon never connected to the registry")
 	}
 }
