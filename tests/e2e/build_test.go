@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"os"
@@ -36,30 +35,14 @@ func TestBuildInterrupted(t *testing.T) {
 	cmd.WaitDelay = 5 * time.Second
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	started := false
-	for sc.Scan() {
-		if sc.Text() == "build-cancel-started" {
-			started = true
-			break
-		}
-	}
+	started := startUntilLine(t, cmd, func(line string) bool { return line == "build-cancel-started" })
 	if !started {
-		_ = cmd.Wait()
 		t.Fatalf("the RUN step never printed its marker\n%s", stderr.String())
 	}
 	waitUntil(t, 10*time.Second, "the RUN step's sleep", func() bool { return len(sleepers()) > 0 })
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	go func() { _, _ = bufio.NewReader(stdout).WriteTo(new(bytes.Buffer)) }()
 	if err := cmd.Wait(); err == nil {
 		t.Errorf("docker build exited 0 after Ctrl-C")
 	}

@@ -1,10 +1,12 @@
 package e2e
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -92,4 +94,28 @@ func needRoostd(t *testing.T) {
 	if !harness.managed {
 		t.Skip("E2E_DOCKER_HOST is set: this test needs the roostd the harness starts")
 	}
+}
+
+// startUntilLine starts cmd and reads its standard output until a line
+// for which match is true, then drains the rest in the background so that
+// the command never blocks on it. It reports whether such a line came; if
+// none did, the command has ended and been waited for.
+func startUntilLine(t *testing.T, cmd *exec.Cmd, match func(line string) bool) bool {
+	t.Helper()
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		if match(sc.Text()) {
+			go func() { _, _ = io.Copy(io.Discard, stdout) }()
+			return true
+		}
+	}
+	_ = cmd.Wait()
+	return false
 }

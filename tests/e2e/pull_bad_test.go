@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bufio"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -142,23 +141,10 @@ func TestPullInterruptedByKill(t *testing.T) {
 	t.Cleanup(func() { docker(t, "rmi", "-f", slowName) })
 
 	cmd := exec.Command(harness.dockerCLI, "pull", slowName)
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sc := bufio.NewScanner(stdout)
-	downloading := false
-	for sc.Scan() {
-		if strings.Contains(sc.Text(), "Downloading") || strings.Contains(sc.Text(), "Pulling fs layer") {
-			downloading = true
-			break
-		}
-	}
+	downloading := startUntilLine(t, cmd, func(line string) bool {
+		return strings.Contains(line, "Downloading") || strings.Contains(line, "Pulling fs layer")
+	})
 	if !downloading {
-		_ = cmd.Wait()
 		t.Fatal("the pull never started downloading")
 	}
 	time.Sleep(time.Second)
@@ -169,7 +155,6 @@ func TestPullInterruptedByKill(t *testing.T) {
 	if err := syscall.Kill(api, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	go io.Copy(io.Discard, stdout)
 	if err := cmd.Wait(); err == nil {
 		t.Error("docker pull succeeded although roostd was killed during it")
 	}
