@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
@@ -46,6 +47,14 @@ type idMaps struct {
 // idRange is one line of a uid_map or gid_map: IDs start..start+n-1 of
 // the namespace.
 type idRange struct{ start, n uint64 }
+
+// engineIDMaps are the maps of the engine's user namespace, read once:
+// they are written before roostd joins it and never change.
+var engineIDMaps = sync.OnceValue(readIDMaps)
+
+// oneGroupLine tells whether gid_map has a single line, as in single-ID
+// mode, where no gid but 0 exists inside.
+func (m idMaps) oneGroupLine() bool { return len(m.gids) == 1 }
 
 func readIDMaps() idMaps {
 	uids, uerr := os.ReadFile("/proc/self/uid_map")
@@ -188,7 +197,7 @@ func hasChownMount(hc *container.HostConfig) bool {
 // once oci.WithUser has resolved the container's user in its image.
 func (s *Service) withChownCheck(hc *container.HostConfig) oci.SpecOpts {
 	return func(_ context.Context, _ oci.Client, _ *containers.Container, sp *oci.Spec) error {
-		_, err := chownSources(hc, s.volumePath(), sp.Process.User, readIDMaps(), s.chownGuard())
+		_, err := chownSources(hc, s.volumePath(), sp.Process.User, engineIDMaps(), s.chownGuard())
 		if err != nil {
 			return chownRefusal{err}
 		}
@@ -214,7 +223,7 @@ func (s *Service) chownMounts(ctx context.Context, c *ctr, cc client.Container) 
 		return fmt.Errorf("reading the container's spec: %w", err)
 	}
 	u := sp.Process.User
-	srcs, err := chownSources(hc, s.volumePath(), u, readIDMaps(), s.chownGuard())
+	srcs, err := chownSources(hc, s.volumePath(), u, engineIDMaps(), s.chownGuard())
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,9 @@
 package containers
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"strings"
 
@@ -13,16 +11,6 @@ import (
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 )
-
-// singleGID tells whether the engine's user namespace maps one group only
-// (a user without subordinate IDs): then no gid but 0 exists inside.
-func singleGID() bool {
-	b, err := os.ReadFile("/proc/self/gid_map")
-	if err != nil {
-		return false
-	}
-	return len(bytes.Split(bytes.TrimSpace(b), []byte("\n"))) == 1
-}
 
 // withoutTTYGroup drops gid=5 (the tty group) from /dev/pts' options: in a
 // namespace that maps one group only that gid does not exist, and the
@@ -48,7 +36,7 @@ func explainUnmappedUser(ctx context.Context, cc client.Container, err error) er
 		return err
 	}
 	u := sp.Process.User
-	maps := readIDMaps()
+	maps := engineIDMaps()
 	unmapped := !inRanges(maps.uids, u.UID)
 	for _, g := range append([]uint32{u.GID}, u.AdditionalGids...) {
 		unmapped = unmapped || !inRanges(maps.gids, g)

@@ -42,7 +42,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
 	}
-	if singleGID() {
+	if engineIDMaps().oneGroupLine() {
 		opts = append(opts, withoutTTYGroup)
 	}
 	nnp := s.opts.NoNewPrivileges
