@@ -25,12 +25,11 @@ func (b builds) close(ctx context.Context) {
 // newBuildService points buildkitd at the keeper's containerd, in roost's
 // namespace and with its snapshotter, so that what it builds is a docker
 // image at once. Without bin/buildkitd the build routes answer with the fix.
-func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger, history *config.BuilderHistory) (builds, error) {
+func newBuildService(p rootless.Paths, snapshotter string, imgs buildsvc.Tagger, history *config.BuilderHistory, singleID bool) (builds, error) {
 	bin, err := rootless.Sibling("buildkitd")
 	if err != nil {
 		bin = "buildkitd" // reported by the first build, not at start
 	}
-	singleID := rootless.MappedIDs() == 1
 	var runtime string
 	if singleID {
 		// BuildKit's RUN steps mount /dev/pts with the tty group, which is

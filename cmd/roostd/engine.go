@@ -92,6 +92,8 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 	bus := events.New()
 	e.closers = append(e.closers, func(context.Context) { bus.Close() })
+	// Only the user's own ID mapped (no /etc/subuid range): see docs/hpc.md.
+	singleID := rootless.MappedIDs() == 1
 	imgs := images.New(ctrd, images.Options{
 		Namespace:   containers.DefaultNamespace,
 		Snapshotter: string(snapshotter),
@@ -103,9 +105,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		Registry:    cfg.Registry,
 		// Only the user's own ID exists in the namespace: files of other
 		// owners in image layers become root's.
-		SquashOwners: rootless.MappedIDs() == 1,
+		SquashOwners: singleID,
 	})
-	if rootless.MappedIDs() == 1 {
+	if singleID {
 		// BuildKit unpacks base images through containerd's diff service,
 		// which the keeper points here in single-ID mode.
 		stop, err := serveSquashDiff(p.SquashDiffSocket(), imgs.SquashApplier())
@@ -180,7 +182,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		}
 	})
 
-	builds, err := newBuildService(p, string(snapshotter), imgs, cfg.BuildHistory())
+	builds, err := newBuildService(p, string(snapshotter), imgs, cfg.BuildHistory(), singleID)
 	if err != nil {
 		return nil, err
 	}
@@ -212,7 +214,7 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		LoggingDriver:   cfg.LogDriver,
 		InitBinary:      initPath,
 		InitVersion:     initVersion(initPath),
-		Labels:          append(networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel()),
+		Labels:          append(networkLabels(p.Outbound(), p.PortDriver(), bypass != nil, cfg.Bypass4netns), usernsLabel(singleID)),
 	})
 	e.Busy = counter{ctrs: ctrs, imgs: imgs}.busy
 	e.Handler = httpapi.New(httpapi.Options{
@@ -237,8 +239,8 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 // usernsLabel tells in docker info whether the namespace maps subordinate
 // IDs or, for a user without an /etc/subuid range, the user's own ID only.
-func usernsLabel() string {
-	if rootless.MappedIDs() == 1 {
+func usernsLabel(singleID bool) string {
+	if singleID {
 		return "io.roost.userns=single-id (only the user's own ID is mapped: containers run as root only, files of other owners in images are squashed to root)"
 	}
 	return "io.roost.userns=subordinate-ids"
