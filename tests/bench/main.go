@@ -18,7 +18,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -205,12 +204,9 @@ func (b *bench) awaitReaping() {
 	}
 	zombies := func() []proc {
 		var z []proc
-		entries, _ := os.ReadDir("/proc")
-		for _, e := range entries {
-			if pid, err := strconv.Atoi(e.Name()); err == nil {
-				if p, ok := testenv.ReadProc(pid); ok && p.State == "Z" && b.acct.owns(p) {
-					z = append(z, p)
-				}
+		for _, pid := range testenv.PIDs() {
+			if p, ok := testenv.ReadProc(pid); ok && p.State == "Z" && b.acct.owns(p) {
+				z = append(z, p)
 			}
 		}
 		return z

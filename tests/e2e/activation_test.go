@@ -128,23 +128,13 @@ func TestSocketActivation(t *testing.T) {
 // markedProcs are the live processes whose environment names run as
 // XDG_RUNTIME_DIR or whose command line names it.
 func markedProcs(run string) []proc {
-	entries, _ := os.ReadDir("/proc")
-	var out []proc
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil || pid == os.Getpid() {
-			continue
+	return testenv.Procs(func(p proc) bool {
+		if p.PID == os.Getpid() {
+			return false
 		}
-		p, ok := testenv.ReadProc(pid)
-		if !ok || p.State == "Z" {
-			continue
-		}
-		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", pid))
-		if strings.Contains(p.Cmdline, run+"/") || strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00") {
-			out = append(out, p)
-		}
-	}
-	return out
+		environ, _ := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.PID))
+		return strings.Contains(p.Cmdline, run+"/") || strings.Contains("\x00"+string(environ), "\x00XDG_RUNTIME_DIR="+run+"\x00")
+	})
 }
 
 func killMarked(run string) {

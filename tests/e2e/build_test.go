@@ -53,13 +53,11 @@ func TestBuildInterrupted(t *testing.T) {
 }
 
 // sleepers are the pids of TestBuildInterrupted's sleep.
-func sleepers() []string {
-	var out []string
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err == nil && string(b) == "sleep\x00"+cancelSleep+"\x00" {
-			out = append(out, e.Name())
+func sleepers() []int {
+	var out []int
+	for _, pid := range testenv.PIDs() {
+		if string(testenv.Args(pid)) == "sleep\x00"+cancelSleep+"\x00" {
+			out = append(out, pid)
 		}
 	}
 	return out
