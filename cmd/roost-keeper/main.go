@@ -14,18 +14,15 @@ import (
 	"path/filepath"
 
 	"github.com/containerd/log"
-	"github.com/rootless-containers/rootlesskit/v3/cmd/rootlesskit/unshare"
 
 	"github.com/roostd/roost/rootless"
 )
 
 func main() {
 	// RootlessKit's child creates the detached network namespace by running
-	// its own small unshare(1) through /proc/self/exe with argv[0] "unshare"
-	// (rootless-containers/rootlesskit#494); that helper lives in this binary.
+	// unshare(1) through /proc/self/exe (unshare.go).
 	if filepath.Base(os.Args[0]) == "unshare" {
-		unshare.Main()
-		return
+		os.Exit(unshareMain(os.Args[1:]))
 	}
 	role := rootless.CurrentRole()
 	_ = log.SetLevel(rootless.KeeperLogLevel())

@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-	"text/template"
 
 	"github.com/containerd/log"
 
@@ -17,7 +16,7 @@ import (
 	"github.com/roostd/roost/rootless"
 )
 
-// containerdConfigData fills the config template.
+// containerdConfigData is what containerd's config varies by.
 type containerdConfigData struct {
 	Root, State, Socket string
 	Plugin              *snapshotterPlugin
@@ -50,10 +49,7 @@ const squashDiffPlugin = "roost-squash"
 // the snapshotter, and the task manager needs the mount manager.
 // Config version 4 (containerd 2.4) moved the listeners into server plugins;
 // a top-level [grpc] section is silently ignored there.
-var containerdConfig = template.Must(template.New("containerd").Parse(`version = 4
-root = "{{.Root}}"
-state = "{{.State}}"
-disabled_plugins = [
+const containerdDisabledPlugins = `disabled_plugins = [
   "io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime",
   "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.zfs",
   "io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.blockfile",
@@ -70,26 +66,44 @@ disabled_plugins = [
   "io.containerd.metrics.v1.grpc-otel", "io.containerd.ttrpc.v1.otelttrpc",
   "io.containerd.http.v1.pprof",
 ]
+`
 
+// containerdConfigText is containerd's config for d. It is written with
+// fmt rather than text/template: the template package was most of what
+// the keeper linked for this one file, and the keeper's two processes run
+// for as long as the engine does.
+func containerdConfigText(d containerdConfigData) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "version = 4\nroot = \"%s\"\nstate = \"%s\"\n", d.Root, d.State)
+	b.WriteString(containerdDisabledPlugins)
+	fmt.Fprintf(&b, `
 [plugins.'io.containerd.server.v1.grpc']
-  address = "{{.Socket}}"
+  address = "%s"
 [plugins.'io.containerd.server.v1.ttrpc']
-  address = "{{.Socket}}.ttrpc"
+  address = "%s.ttrpc"
 [plugins.'io.containerd.server.v1.debug']
   address = ""
 [plugins.'io.containerd.server.v1.metrics']
   address = ""
-{{with .Plugin}}
-[proxy_plugins.'{{.Name}}']
+`, d.Socket, d.Socket)
+	if p := d.Plugin; p != nil {
+		fmt.Fprintf(&b, `
+[proxy_plugins.'%s']
   type = "snapshot"
-  address = "{{.Socket}}"
-{{end}}{{with .SquashDiff}}
-[proxy_plugins.'` + squashDiffPlugin + `']
+  address = "%s"
+`, p.Name, p.Socket)
+	}
+	if d.SquashDiff != "" {
+		fmt.Fprintf(&b, `
+[proxy_plugins.'%s']
   type = "diff"
-  address = "{{.}}"
+  address = "%s"
 [plugins.'io.containerd.service.v1.diff-service']
-  default = ['` + squashDiffPlugin + `', 'walking']
-{{end}}`))
+  default = ['%s', 'walking']
+`, squashDiffPlugin, d.SquashDiff, squashDiffPlugin)
+	}
+	return b.String()
+}
 
 // runNSInit is what RootlessKit's child runs once the namespace is ready:
 // it picks the snapshotter (snapshotter.go), starts the snapshotter's proxy
@@ -191,13 +205,9 @@ func writeContainerdConfig(p rootless.Paths, plugin *snapshotterPlugin, squashDi
 			return "", err
 		}
 	}
-	var b strings.Builder
 	data := containerdConfigData{Root: p.ContainerdRoot(), State: p.ContainerdDir(), Socket: p.ContainerdSocket(), Plugin: plugin, SquashDiff: squashDiff}
-	if err := containerdConfig.Execute(&b, data); err != nil {
-		return "", err
-	}
 	path := filepath.Join(p.ContainerdDir(), "config.toml")
-	return path, os.WriteFile(path, []byte(b.String()), 0o600)
+	return path, os.WriteFile(path, []byte(containerdConfigText(data)), 0o600)
 }
 
 // childEnv puts roostd's directory first on PATH, so containerd finds the
