@@ -12,7 +12,7 @@ BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/build
 GOBUILD = $(GO) build -trimpath
 GO_SRC = $(shell find $(1) -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod
 ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd buildsvc)
-KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor engine/config)
+KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
   bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd bin/roost-runc

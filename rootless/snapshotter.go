@@ -12,8 +12,6 @@ import (
 
 	"github.com/containerd/log"
 	"golang.org/x/sys/unix"
-
-	"github.com/roostd/roost/engine/config"
 )
 
 // The snapshotters roost runs containerd with; docker info shows the name
@@ -24,6 +22,12 @@ const (
 	SnapshotterFuse   = "fuse-overlayfs"
 	snapshotterNative = "native"
 )
+
+// snapshotters are the storage-driver values, in engine/config's order
+// (config.StorageDrivers, which a test compares). rootless is a leaf: the
+// keeper links it, and engine/config would bring its JSON and units code
+// into both of the keeper's long-lived processes.
+var snapshotters = []string{snapshotterOverlay, SnapshotterFuse, snapshotterNative}
 
 // storageDriverEnv carries the storage-driver setting (flag or daemon.json)
 // from the API process to nsinit. nsinit cannot parse the flags itself:
@@ -99,7 +103,7 @@ func pickSnapshotter(requested string, probe storageProbes) (name, note string, 
 	case snapshotterNative:
 		return snapshotterNative, "", nil
 	}
-	return "", "", fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", requested, strings.Join(config.StorageDrivers, ", "))
+	return "", "", fmt.Errorf("invalid storage-driver %q: use %s, or leave it unset to pick one", requested, strings.Join(snapshotters, ", "))
 }
 
 // ChooseSnapshotter is nsinit's choice, from the setting the API process

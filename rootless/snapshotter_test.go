@@ -2,9 +2,19 @@ package rootless
 
 import (
 	"errors"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/roostd/roost/engine/config"
 )
+
+// nsinit accepts exactly the storage drivers daemon.json does.
+func TestSnapshottersAreConfigsStorageDrivers(t *testing.T) {
+	if !slices.Equal(snapshotters, config.StorageDrivers) {
+		t.Errorf("rootless knows %v, engine/config accepts %v", snapshotters, config.StorageDrivers)
+	}
+}
 
 func TestPickSnapshotter(t *testing.T) {
 	errOverlay := errors.New("mount overlay: operation not permitted")
