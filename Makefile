@@ -42,8 +42,8 @@ bin/roost-keeper: $(KEEPER_SRC)
 # notice (no_systemd: nsinit, not systemd, supervises it). Static, as
 # nothing in it needs cgo without btrfs: libc and ld.so are no longer
 # mapped into it (1.5 MiB of its RSS).
-bin/containerd: go.mod cmd/roost-keeper/containerd/main.go
-	CGO_ENABLED=0 $(GOBUILD) -tags 'urfave_cli_no_docs no_cri no_btrfs no_zfs no_devmapper no_tracing no_rdt grpcnotrace no_systemd' \
+bin/containerd: go.mod $(call GO_SRC,cmd/roost-keeper/containerd)
+	CGO_ENABLED=0 $(GOBUILD) -tags 'no_cri no_btrfs no_zfs no_devmapper no_tracing no_rdt grpcnotrace no_systemd' \
 	  -ldflags '-s -w -X github.com/containerd/containerd/v2/version.Version=$(CONTAINERD_VERSION)' \
 	  -o $@ ./cmd/roost-keeper/containerd
 

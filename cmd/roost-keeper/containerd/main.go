@@ -7,14 +7,16 @@
 // NRI, the restart and cgroup monitors, erofs, blockfile, image verifiers,
 // the opt, debug and metrics servers, the binary is 8 MB smaller and the
 // running containerd about 5 MiB smaller.
+//
+// The command line is roost's own (serve.go): nsinit is its only caller
+// and passes two flags, so upstream's CLI package, with its urfave/cli,
+// text/template and config, publish and oci-hook subcommands, is not
+// linked (0.5 MB).
 package main
 
 import (
-	"context"
 	"fmt"
 	"os"
-
-	"github.com/containerd/containerd/v2/cmd/containerd/command"
 
 	// The runtime options the runc shim is configured with.
 	_ "github.com/containerd/containerd/api/types/runc/options"
@@ -48,7 +50,15 @@ import (
 )
 
 func main() {
-	if err := command.App().Run(context.Background(), os.Args); err != nil {
+	f, err := parseFlags(os.Args[1:])
+	if err == nil && f.version {
+		fmt.Println(versionLine())
+		return
+	}
+	if err == nil {
+		err = serve(f)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "containerd:", err)
 		os.Exit(1)
 	}
