@@ -61,6 +61,10 @@ func (s *server) proxyBuild(w http.ResponseWriter, r *http.Request) error {
 	r2 := r.Clone(r.Context())
 	r2.URL = &u
 	r2.RequestURI = ""
+	// The build process's handler sets them as withVersion did here.
+	for _, k := range []string{"Server", "API-Version", "OSType", "Docker-Experimental"} {
+		w.Header().Del(k)
+	}
 	s.buildProxy.ServeHTTP(w, r2)
 	return nil
 }
