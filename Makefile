@@ -26,8 +26,8 @@ bin/roostd: $(ROOSTD_SRC)
 	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)' -o $@ ./cmd/roostd
 
 # The build service, which roostd starts on the first build: BuildKit's
-# client lives here, not in roostd (3 MB less binary, and so less resident
-# memory, in every engine that never builds).
+# client lives here, not in roostd (5 MB less binary, and so about 3 MiB
+# less resident memory, in every engine that never builds).
 bin/roost-build: $(BUILD_SRC)
 	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w -X main.version=$(VERSION)' -o $@ ./cmd/roost-build
 
