@@ -11,7 +11,8 @@ FUSE_OVERLAYFS_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/cont
 BUILDKIT_VERSION = $(shell $(GO) list -m -f '{{.Version}}' github.com/moby/buildkit)
 GOBUILD = $(GO) build -trimpath
 GO_SRC = $(shell find $(1) -name '*.go' -not -name '*_test.go' 2>/dev/null) go.mod
-ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd buildsvc)
+ROOSTD_SRC := $(call GO_SRC,cmd/roostd engine httpapi rootless netstack systemd buildproc buildsvc/buildopts)
+BUILD_SRC := $(call GO_SRC,cmd/roost-build buildproc buildsvc engine httpapi)
 KEEPER_SRC := $(call GO_SRC,cmd/roost-keeper rootless engine/supervisor)
 
 RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc \
@@ -19,10 +20,16 @@ RUNTIME_BINS := bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containe
 
 .PHONY: all deps test-deps run test unit e2e bench clean busybox.tar
 
-all: bin/roostd bin/roost-keeper $(RUNTIME_BINS)
+all: bin/roostd bin/roost-keeper bin/roost-build $(RUNTIME_BINS)
 
 bin/roostd: $(ROOSTD_SRC)
 	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w -X main.version=$(VERSION) -X main.gitCommit=$(COMMIT)' -o $@ ./cmd/roostd
+
+# The build service, which roostd starts on the first build: BuildKit's
+# client lives here, not in roostd (5 MB less binary, and so about 3 MiB
+# less resident memory, in every engine that never builds).
+bin/roost-build: $(BUILD_SRC)
+	CGO_ENABLED=1 $(GOBUILD) -ldflags '-s -w -X main.version=$(VERSION)' -o $@ ./cmd/roost-build
 
 # The keeper holds the namespace; it stays small because two of its
 # processes live as long as the engine (no CLI library, no text/template:

@@ -94,7 +94,7 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 	if err != nil {
 		return "", err
 	}
-	attrs, err := opts.frontendAttrs()
+	attrs, err := frontendAttrs(opts)
 	if err != nil {
 		return "", err
 	}
@@ -145,7 +145,7 @@ func (s *Service) Build(ctx context.Context, body io.Reader, opts BuildOptions, 
 			string(exptypes.OptKeyDanglingPrefix): danglingPrefix,
 			string(exptypes.OptKeyUnpack):         "true",
 		}}},
-		CacheImports: opts.cacheImports(),
+		CacheImports: cacheImports(opts),
 		Ref:          ref,
 	}
 	if opts.NetworkMode == "host" {

@@ -3,25 +3,11 @@ package buildsvc
 import (
 	"context"
 	"sort"
-	"time"
 
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/moby/api/types/build"
 	"golang.org/x/sync/errgroup"
 )
-
-// PruneOptions are the parameters of POST /build/prune.
-type PruneOptions struct {
-	// All removes every unused record, not only the dangling ones.
-	All bool
-	// KeepDuration keeps the records used more recently (filter until).
-	KeepDuration time.Duration
-	// ReservedSpace, MaxUsedSpace and MinFreeSpace are BuildKit's keep
-	// options, in bytes (keep-storage is ReservedSpace).
-	ReservedSpace, MaxUsedSpace, MinFreeSpace int64
-	// Filters are BuildKit filter expressions (id==…, type==…).
-	Filters []string
-}
 
 // Prune removes build cache. Without a buildkitd that ever ran there is
 // no cache, and nothing is started to find that out.

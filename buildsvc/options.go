@@ -10,36 +10,19 @@ import (
 	"github.com/containerd/platforms"
 	bkclient "github.com/moby/buildkit/client"
 	"github.com/moby/buildkit/solver/pb"
-	"github.com/moby/moby/api/types/container"
+
+	"github.com/roostd/roost/buildsvc/buildopts"
 )
 
-// BuildOptions are the parameters of POST /build that roost honours.
-type BuildOptions struct {
-	Tags       []string
-	Dockerfile string
-	// Remote is the remote parameter: a git or http(s) URL that buildkitd
-	// fetches as the context; the body is then unused.
-	Remote string
-	// BuildArgs: a nil value means "take it from the environment" in the
-	// CLI; the CLI resolves it before sending, so nil is skipped here.
-	BuildArgs   map[string]*string
-	Target      string
-	Labels      map[string]string
-	NoCache     bool
-	Pull        bool
-	Platform    string
-	NetworkMode string // "", "default", "bridge", "host" or "none"
-	ExtraHosts  []string
-	ShmSize     int64 // bytes
-	Ulimits     []*container.Ulimit
-	CacheFrom   []string
-	Quiet       bool
-	BuildID     string
-}
+// The option types are in buildopts, which roostd links without BuildKit.
+type (
+	BuildOptions = buildopts.BuildOptions
+	PruneOptions = buildopts.PruneOptions
+)
 
 // frontendAttrs translates the options into the Dockerfile frontend's
 // attributes, checking what the frontend would only reject later.
-func (o BuildOptions) frontendAttrs() (map[string]string, error) {
+func frontendAttrs(o BuildOptions) (map[string]string, error) {
 	attrs := map[string]string{}
 	for k, v := range o.BuildArgs {
 		if v != nil {
@@ -124,7 +107,7 @@ func extraHosts(in []string) (string, error) {
 
 // cacheImports makes each cachefrom image a registry cache source, which is
 // what dockerd's BuildKit builder does with them.
-func (o BuildOptions) cacheImports() []bkclient.CacheOptionsEntry {
+func cacheImports(o BuildOptions) []bkclient.CacheOptionsEntry {
 	var out []bkclient.CacheOptionsEntry
 	for _, ref := range o.CacheFrom {
 		if ref != "" {

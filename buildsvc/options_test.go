@@ -10,7 +10,7 @@ import (
 func strp(s string) *string { return &s }
 
 func TestFrontendAttrs(t *testing.T) {
-	attrs, err := BuildOptions{
+	attrs, err := frontendAttrs(BuildOptions{
 		BuildArgs:   map[string]*string{"V": strp("2"), "UNSET": nil},
 		Labels:      map[string]string{"team": "birds"},
 		Target:      "runtime",
@@ -21,7 +21,7 @@ func TestFrontendAttrs(t *testing.T) {
 		ExtraHosts:  []string{"a:10.0.0.1", "b=10.0.0.2", "c:[::1]"},
 		ShmSize:     128 << 20,
 		Ulimits:     []*container.Ulimit{{Name: "nofile", Soft: 1024, Hard: 2048}},
-	}.frontendAttrs()
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestFrontendAttrs(t *testing.T) {
 		t.Errorf("extra attributes: %v", attrs)
 	}
 	// Without --pull, a local image is used without asking its registry.
-	attrs, _ = BuildOptions{}.frontendAttrs()
+	attrs, _ = frontendAttrs(BuildOptions{})
 	if attrs["image-resolve-mode"] != "local" {
 		t.Errorf("image-resolve-mode = %q without pull, want local", attrs["image-resolve-mode"])
 	}
@@ -62,7 +62,7 @@ func TestFrontendAttrsInvalid(t *testing.T) {
 		"extrahost": {ExtraHosts: []string{"nohost"}},
 		"shmsize":   {ShmSize: -1},
 	} {
-		if _, err := o.frontendAttrs(); !errdefs.IsInvalidArgument(err) {
+		if _, err := frontendAttrs(o); !errdefs.IsInvalidArgument(err) {
 			t.Errorf("%s: got %v, want InvalidArgument", name, err)
 		}
 	}

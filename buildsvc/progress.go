@@ -1,7 +1,6 @@
 package buildsvc
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
 	"strings"
@@ -11,6 +10,8 @@ import (
 	solvererrdefs "github.com/moby/buildkit/solver/errdefs"
 	"github.com/moby/moby/api/types/jsonstream"
 	digest "github.com/opencontainers/go-digest"
+
+	"github.com/roostd/roost/buildsvc/buildopts"
 )
 
 // stepName matches the Dockerfile frontend's vertex names for
@@ -145,12 +146,13 @@ type buildError struct {
 func (e *buildError) Error() string { return e.msg }
 func (e *buildError) Unwrap() error { return e.err }
 
+// BuildFailure marks the error for buildopts.IsBuildFailure, which the API
+// side uses to answer 400 rather than 500.
+func (e *buildError) BuildFailure() bool { return true }
+
 // IsBuildFailure reports whether err is a build that failed in its
 // Dockerfile rather than in the engine.
-func IsBuildFailure(err error) bool {
-	var be *buildError
-	return errors.As(err, &be)
-}
+func IsBuildFailure(err error) bool { return buildopts.IsBuildFailure(err) }
 
 func shortID(id string) string {
 	_, hex, _ := strings.Cut(id, ":")

@@ -28,7 +28,7 @@ done
 # it runs a copy of the binaries.
 libexec=/usr/local/libexec/roost
 install -d -m 0755 "$libexec"
-install -m 0755 bin/roostd bin/roost-keeper bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd bin/roost-runc "$libexec/"
+install -m 0755 bin/roostd bin/roost-keeper bin/containerd bin/containerd-shim-runc-v2 bin/runc bin/containerd-fuse-overlayfs-grpc bin/cni-bridge bin/cni-static bin/bypass4netns bin/bypass4netnsd bin/buildkitd bin/roost-build bin/roost-runc "$libexec/"
 install -d -m 0700 -o "$account" -g "$account" "/run/user/$uid"
 install -d -m 0750 -o "$account" -g "$account" /run/roost
 echo "export DOCKER_HOST=unix:///run/roost/docker.sock"

@@ -41,6 +41,10 @@ type Options struct {
 	Registry RegistryBackend
 	// Build serves the build routes; nil: they answer 501.
 	Build BuildBackend
+	// BuildProxy, if set, takes the build routes and BuildKit's gRPC on
+	// the socket instead of Build: roostd passes them to the roost-build
+	// process, which serves them with NewBuild.
+	BuildProxy http.Handler
 	// ServerVersion is roost's version, sent in the Server header.
 	ServerVersion string
 }
@@ -61,6 +65,7 @@ type server struct {
 	networks       NetworksBackend
 	registry       RegistryBackend
 	build          BuildBackend
+	buildProxy     http.Handler
 }
 
 // route is one line of a resource's route table.
@@ -89,6 +94,7 @@ func New(opts Options) http.Handler {
 		networks:       opts.Networks,
 		registry:       opts.Registry,
 		build:          opts.Build,
+		buildProxy:     opts.BuildProxy,
 	}
 	mux := chi.NewRouter()
 	mux.NotFound(pageNotFound)
@@ -112,5 +118,24 @@ func New(opts Options) http.Handler {
 			mux.Method(rt.method, rt.pattern, adapt(rt.handler))
 		}
 	}
-	return withGRPC(withVersion(mux, opts.ServerVersion), opts.Build)
+	grpc := opts.BuildProxy
+	if grpc == nil {
+		grpc, _ = opts.Build.(http.Handler)
+	}
+	return withGRPC(withVersion(mux, opts.ServerVersion), grpc)
+}
+
+// NewBuild returns a handler of the build routes alone (and of BuildKit's
+// gRPC when b serves it), for the roost-build process; other paths answer
+// 404.
+func NewBuild(b BuildBackend, serverVersion string) http.Handler {
+	s := &server{build: b}
+	mux := chi.NewRouter()
+	mux.NotFound(pageNotFound)
+	mux.MethodNotAllowed(pageNotFound)
+	for _, rt := range s.buildRoutes() {
+		mux.Method(rt.method, rt.pattern, adapt(rt.handler))
+	}
+	g, _ := b.(http.Handler)
+	return withGRPC(withVersion(mux, serverVersion), g)
 }

@@ -14,16 +14,17 @@ import (
 	"github.com/moby/moby/api/types/build"
 	"github.com/moby/moby/api/types/jsonstream"
 
-	"github.com/roostd/roost/buildsvc"
+	"github.com/roostd/roost/buildsvc/buildopts"
 )
 
-// The option types of the build routes belong to buildsvc.
+// The option types of the build routes are buildsvc's, from the small
+// package that links no BuildKit.
 type (
-	BuildOptions      = buildsvc.BuildOptions
-	BuildPruneOptions = buildsvc.PruneOptions
+	BuildOptions      = buildopts.BuildOptions
+	BuildPruneOptions = buildopts.PruneOptions
 )
 
-// BuildBackend runs builds (buildsvc.Service).
+// BuildBackend runs builds (buildsvc.Service, in the roost-build process).
 type BuildBackend interface {
 	// Build reads the context from body; errors before out is first
 	// called are ordinary API errors, later ones go into the stream.
@@ -33,6 +34,15 @@ type BuildBackend interface {
 }
 
 func (s *server) buildRoutes() []route {
+	if s.buildProxy != nil {
+		return []route{
+			{http.MethodPost, "/build", s.proxyBuild},
+			{http.MethodPost, "/build/prune", s.proxyBuild},
+			{http.MethodPost, "/build/cancel", s.proxyBuild},
+			{http.MethodPost, "/grpc", s.proxyBuild},
+			{http.MethodPost, "/session", s.proxyBuild},
+		}
+	}
 	return []route{
 		{http.MethodPost, "/build", s.postBuild},
 		{http.MethodPost, "/build/prune", s.postBuildPrune},
@@ -40,6 +50,23 @@ func (s *server) buildRoutes() []route {
 		{http.MethodPost, "/grpc", s.postGRPC},
 		{http.MethodPost, "/session", s.postSession},
 	}
+}
+
+// proxyBuild hands a build route to the process that serves builds, with
+// the path the client sent: that process answers it, errors included, as
+// the routes below would here.
+func (s *server) proxyBuild(w http.ResponseWriter, r *http.Request) error {
+	u := *r.URL
+	u.Path = "/v" + apiVersion(r.Context()) + u.Path
+	r2 := r.Clone(r.Context())
+	r2.URL = &u
+	r2.RequestURI = ""
+	// The build process's handler sets them as withVersion did here.
+	for _, k := range []string{"Server", "API-Version", "OSType", "Docker-Experimental"} {
+		w.Header().Del(k)
+	}
+	s.buildProxy.ServeHTTP(w, r2)
+	return nil
 }
 
 // postBuild is `docker build` without buildx: the context tar in the body,
@@ -59,7 +86,7 @@ func (s *server) postBuild(w http.ResponseWriter, r *http.Request) error {
 	switch {
 	case err == nil:
 		return nil
-	case !out.started && buildsvc.IsBuildFailure(err):
+	case !out.started && buildopts.IsBuildFailure(err):
 		// A Dockerfile rejected before any step ran (a syntax error, an
 		// unknown target) is bad input, as with dockerd.
 		return errdefs.ErrInvalidArgument.WithMessage(err.Error())

@@ -25,11 +25,11 @@ func isGRPC(r *http.Request) bool {
 	return r.ProtoMajor == 2 && strings.HasPrefix(r.Header.Get("Content-Type"), "application/grpc")
 }
 
-// withGRPC hands gRPC calls on the API socket to the build backend, which
-// serves BuildKit's API there as dockerd does from API 1.53.
-func withGRPC(next http.Handler, build BuildBackend) http.Handler {
-	g, ok := build.(http.Handler)
-	if !ok {
+// withGRPC hands gRPC calls on the API socket to g, the build backend or
+// the proxy to it, which serves BuildKit's API there as dockerd does from
+// API 1.53.
+func withGRPC(next http.Handler, g http.Handler) http.Handler {
+	if g == nil {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -129,4 +131,45 @@ func TestBuildSessionNeedsBackend(t *testing.T) {
 	f := buildFixture(&fakeBuild{})
 	wantStatus(t, f.do("POST", "/grpc", "", "Connection", "Upgrade", "Upgrade", "h2c"), 501, "BuildKit sessions are not supported by this engine")
 	wantStatus(t, f.do("POST", "/session", "", "Connection", "Upgrade", "Upgrade", "h2c"), 501, "BuildKit sessions are not supported by this engine")
+}
+
+// TestBuildProxy: with a build proxy, the build routes and gRPC on the
+// socket go to it with the path the client sent, and the headers every
+// response carries are the proxy's, not doubled.
+func TestBuildProxy(t *testing.T) {
+	var paths []string
+	proxy := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		paths = append(paths, r.URL.Path+"?"+r.URL.RawQuery)
+		w.Header().Set("Server", "roost/build")
+		w.Header().Set("API-Version", MaxAPIVersion)
+		w.WriteHeader(http.StatusTeapot)
+	})
+	f := newFixture()
+	f.h = New(Options{System: f.sys, Containers: f.ctr, Images: f.img, Events: f.ev, BuildProxy: proxy, ServerVersion: "0.1.0"})
+	for _, target := range []string{"/v1.44/build?t=a", "/build/prune?all=1", "/v1.51/build/cancel?id=x", "/v1.51/grpc", "/session"} {
+		rec := f.do(http.MethodPost, target, "")
+		if rec.Code != http.StatusTeapot {
+			t.Errorf("%s: status %d, want the proxy's", target, rec.Code)
+		}
+		if got := rec.Header().Values("Server"); len(got) != 1 || got[0] != "roost/build" {
+			t.Errorf("%s: Server headers %q, want the proxy's alone", target, got)
+		}
+	}
+	want := []string{"/v1.44/build?t=a", "/v" + MaxAPIVersion + "/build/prune?all=1", "/v1.51/build/cancel?id=x", "/v1.51/grpc?", "/v" + MaxAPIVersion + "/session?"}
+	if strings.Join(paths, " ") != strings.Join(want, " ") {
+		t.Errorf("proxied paths %q, want %q", paths, want)
+	}
+	// Other routes stay here.
+	if rec := f.do(http.MethodGet, "/v1.51/version", ""); rec.Code != http.StatusOK {
+		t.Errorf("GET /version with a build proxy: %d", rec.Code)
+	}
+	// gRPC on the socket (HTTP/2) goes to the proxy as it is.
+	req := httptest.NewRequest(http.MethodPost, "/moby.buildkit.v1.Control/Status", nil)
+	req.ProtoMajor = 2
+	req.Header.Set("Content-Type", "application/grpc")
+	rec := httptest.NewRecorder()
+	f.h.ServeHTTP(rec, req)
+	if rec.Code != http.StatusTeapot || paths[len(paths)-1] != "/moby.buildkit.v1.Control/Status?" {
+		t.Errorf("gRPC call: status %d, proxied %q", rec.Code, paths[len(paths)-1])
+	}
 }

@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 
-	"github.com/roostd/roost/buildsvc"
+	"github.com/roostd/roost/buildproc"
 	"github.com/roostd/roost/engine/config"
 	"github.com/roostd/roost/engine/containers"
 	"github.com/roostd/roost/engine/events"
@@ -182,11 +182,8 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 		}
 	})
 
-	builds, err := newBuildService(p, string(snapshotter), imgs, cfg.BuildHistory(), singleID)
-	if err != nil {
-		return nil, err
-	}
-	e.closers = append(e.closers, builds.close)
+	builds := newBuildProcess(p, string(snapshotter), imgs, cfg.BuildHistory(), singleID, cfg.Debug)
+	e.closers = append(e.closers, builds.Close)
 
 	runcPath, runcVersion := runcInfo()
 	sys := system.New(system.Options{
@@ -230,9 +227,9 @@ func buildEngine(ctx context.Context, cfg *config.Config, p rootless.Paths) (_ *
 
 		ContainersMore: ctrs,
 		Stats:          ctrs,
-		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols, BuildCache: builds.svc},
+		DiskUsage:      system.DiskUsage{Images: imgs, Containers: ctrs, Volumes: vols, BuildCache: builds},
 		Registry:       imgs,
-		Build:          builds.svc,
+		BuildProxy:     builds,
 	})
 	return e, nil
 }
@@ -355,8 +352,7 @@ var (
 	_ httpapi.SystemBackend         = (*system.Service)(nil)
 	_ httpapi.EventsBackend         = eventsBackend{}
 	_ httpapi.VolumesBackend        = (*volumes.Service)(nil)
-	_ httpapi.BuildBackend          = (*buildsvc.Service)(nil)
-	_ buildsvc.Tagger               = (*images.Service)(nil)
+	_ buildproc.Tagger              = (*images.Service)(nil)
 	_ containers.VolumeMounter      = (*volumes.Service)(nil)
 )
 

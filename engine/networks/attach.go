@@ -233,6 +233,7 @@ func (s *Service) plug(ctx context.Context, ep *endpoint) error {
 	if err := s.ensureNetwork(ep.net); err != nil {
 		return err
 	}
+	s.waitCNIDels(ep.rec.ContainerID)
 	if err := s.opts.Bridges.Add(ctx, bridgeNet(ep.net), s.cniEndpoint(ep)); err != nil {
 		return fmt.Errorf("connecting to network %s: %w", ep.net.Name, err)
 	}
@@ -309,13 +310,67 @@ func (s *Service) Detach(ctx context.Context, id string) error {
 	return errors.Join(errs...)
 }
 
+// unplug removes the endpoint's interface and record and says so. Where
+// the container's network namespace is gone (its task exited), so is the
+// interface, taken down with the namespace by the kernel: what CNI's DEL
+// has left to do is bookkeeping (the static IPAM's no-op, libcni's result
+// cache), so it runs in the background (unplugLater) instead of in every
+// exit's path, about 5 ms of two plugin starts that docker run --rm and
+// docker stop would wait for. While the namespace lives (a disconnect of a
+// running container), the interface goes first, before its address is
+// free for another container.
 func (s *Service) unplug(ctx context.Context, ep *endpoint) error {
-	err := s.opts.Bridges.Del(ctx, bridgeNet(ep.net), s.cniEndpoint(ep))
+	cniEP := s.cniEndpoint(ep)
+	var err error
+	if cniEP.NetNS != "" {
+		err = s.opts.Bridges.Del(ctx, bridgeNet(ep.net), cniEP)
+	}
 	if derr := s.store.DeleteEndpoint(ctx, ep.rec.ContainerID, ep.net.ID); derr != nil {
 		err = errors.Join(err, derr)
 	}
+	if cniEP.NetNS == "" {
+		s.unplugLater(ctx, ep.net, cniEP)
+	}
 	s.publish(ep.net, events.ActionDisconnect, map[string]string{"container": ep.rec.ContainerID})
 	return err
+}
+
+// unplugLater runs CNI's DEL of an endpoint whose namespace is gone in the
+// background. The DELs of one container run in order, and a new ADD of
+// that container waits for them (waitCNIDels): libcni keys its cache by
+// network, container and interface, so a late DEL must not remove the
+// entry of the next start's ADD.
+func (s *Service) unplugLater(ctx context.Context, n *store.Network, ep netstack.Endpoint) {
+	ctx = context.WithoutCancel(ctx)
+	done := make(chan struct{})
+	s.mu.Lock()
+	prev := s.cniDels[ep.ContainerID]
+	s.cniDels[ep.ContainerID] = done
+	s.mu.Unlock()
+	s.cniDelsWG.Add(1)
+	go func() {
+		defer s.cniDelsWG.Done()
+		defer close(done)
+		if prev != nil {
+			<-prev
+		}
+		s.logErr(ctx, "removing the interface of container "+ep.ContainerID+" from network "+n.Name, s.opts.Bridges.Del(ctx, bridgeNet(n), ep))
+		s.mu.Lock()
+		if s.cniDels[ep.ContainerID] == done {
+			delete(s.cniDels, ep.ContainerID)
+		}
+		s.mu.Unlock()
+	}()
+}
+
+// waitCNIDels waits for the background DELs of container id.
+func (s *Service) waitCNIDels(id string) {
+	s.mu.Lock()
+	pending := s.cniDels[id]
+	s.mu.Unlock()
+	if pending != nil {
+		<-pending
+	}
 }
 
 // Settings returns the live network settings of an attached container.

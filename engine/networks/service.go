@@ -103,6 +103,10 @@ type Service struct {
 	dns         map[string]interface{ Close() }
 	ports       map[string]*published // by container ID
 	containers  Containers
+	// cniDels are the CNI DELs still running in the background, by
+	// container ID (unplugLater); cniDelsWG counts them for Close.
+	cniDels   map[string]chan struct{}
+	cniDelsWG sync.WaitGroup
 }
 
 // New loads the networks, creating the predefined ones on first use, and
@@ -115,6 +119,7 @@ func New(ctx context.Context, opts Options) (*Service, error) {
 		opts: opts, store: opts.Store.Networks(),
 		nets: map[string]*store.Network{}, eps: map[string][]*endpoint{},
 		masqueraded: map[string]bool{}, dns: map[string]interface{ Close() }{}, ports: map[string]*published{},
+		cniDels: map[string]chan struct{}{},
 	}
 	nets, err := s.store.List(ctx)
 	if err != nil {
@@ -158,9 +163,11 @@ func (s *Service) SetContainers(c Containers) {
 	s.containers = c
 }
 
-// Close stops the DNS servers; endpoints and published ports stay, for
-// the containers that outlive roostd.
+// Close waits for the CNI DELs under way and stops the DNS servers;
+// endpoints and published ports stay, for the containers that outlive
+// roostd.
 func (s *Service) Close() {
+	s.cniDelsWG.Wait()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for id, d := range s.dns {

@@ -21,7 +21,7 @@ import (
 )
 
 // runtimeBins must all be in the repository's bin/; `make` builds them.
-var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc", "cni-bridge", "cni-static", "bypass4netns", "bypass4netnsd", "buildkitd"}
+var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc", "cni-bridge", "cni-static", "bypass4netns", "bypass4netnsd", "buildkitd", "roost-build"}
 
 // bench is what every engine and workload shares during one run.
 type bench struct {

@@ -357,7 +357,7 @@ const docHeader = "# Benchmarks\n\n" +
 	"nothing of the account is left.\n\n" +
 	"Flags: `-n` (timed runs per row, default 30), `-quick` (n=10 and fewer\n" +
 	"rounds, samples and starts: under 5 minutes), `-workloads` (any of\n" +
-	"`idle,run,parallel,cycle,ps,leak,api,start`), `-engines` (any of\n" +
+	"`idle,run,parallel,cycle,exec,ps,leak,api,build,pull,storage,net,start`), `-engines` (any of\n" +
 	"`roost,floor,dockerd,podman`; the floor needs roost), `-user`, `-o` (this\n" +
 	"file; `-o ''` writes nothing), `-bin` (another build's `bin/`), `-keep` (keep\n" +
 	"the temporary dir and the daemons' logs), `-kill-leftovers` (kill processes\n" +
@@ -374,8 +374,12 @@ const docHeader = "# Benchmarks\n\n" +
 	"| ps -a, N containers | `docker ps -a -q` with N stopped containers (0, 100, 1,000), created through the API four at a time before the timed runs and removed after; 3 warm-up runs, then `-n`. A run that lists fewer than N fails the row |\n" +
 	"| idle RSS, idle PSS | sum of `VmRSS` (what `ps` shows, shared pages counted once per process that maps them) and of `Pss` (`smaps_rollup`: shared pages divided among the processes that map them, closer to what the engine costs) over every process of the engine, after a fresh start and before any container: 5 samples (quick: 3) a second apart, the first 3 s after the first answered ping. The processes are the account's that are in the daemon's session or in a user namespace seen in it: roost's API process, keeper, RootlessKit child (which is nsinit too) with the sleep(1) it must run, slirp4netns and containerd; dockerd's RootlessKit parent and child, slirp4netns, dockerd and containerd; podman's service (outer and inner) and pause process, and conmon and slirp4netns while containers run. The processes of the last sample are listed below the table |\n" +
 	"| idle RSS after 100 runs | the same after the engine has run 100 containers in all (quick: 30): the runs of the other workloads, topped up with `docker run --rm busybox true` four at a time. What grew since the start and stays is a leak, or a cache |\n" +
+	"| exec | `docker exec <running> true` on a busybox container started for it: the CLI's exec create, start (attached) and the exit code's inspect; 3 warm-up runs, then `-n` |\n" +
 	"| GET /_ping, GET /containers/json | requests per second from 8 keep-alive connections over the unix socket, each sending its next request when the answer came (a closed loop, like wrk, which speaks no unix sockets): the bench's own load generator, the same for every engine. /containers/json lists no containers. One warm-up window, then 5 windows of 1 s (quick: 3 of 0.5 s); the samples are the windows' rates, so more is better, min is the worst window and p95 a good one |\n" +
 	"| write, read: container rootfs, named volume | `dd` of 1 GiB (quick: 256 MiB) from `/dev/zero` with `conv=fsync`, then back to `/dev/null`, by busybox through `docker exec` in a running container: in its root filesystem (the snapshotter) and in a named volume; 3 rounds (quick: 2). The read follows the write, so it mostly measures the page cache. `host dir (floor)` is the same dd on a directory of the host, the limit. `roost (fuse-overlayfs)` is roost restarted with `--storage-driver fuse-overlayfs` for the root filesystem rows (a named volume is a directory of the data root whatever the snapshotter), then restarted with its default driver; its ratio is roost on native overlayfs over it |\n" +
+	"| build first, build no-cache, build cached | `docker build` of a small multi-stage project (a RUN, a COPY from the context, a COPY --from between stages, FROM the local busybox): the engine's first build (for roost it includes starting buildkitd, done on first use), then builds with `--no-cache`, then fully cached rebuilds; the image is run once to check it is the one asked for |\n" +
+	"| pull, save, load 100 MB image | MB/s of `docker pull` of an image of about 100 MB in four layers of random bytes from a registry the bench runs on 127.0.0.1, then `docker save` and `docker load` of it; `disk (floor)` is 256 MB written and synced where the bench keeps its files. Rootless dockerd cannot reach the host's loopback and podman pulls over HTTPS from it, so where they fail the row says why |\n" +
+	"| TCP via a published port | iperf3 (the host's, imported into an image with the libraries it needs) as the server in a container with its port published (`-p`), the client on the host connecting to 127.0.0.1; a few short rounds. `host loopback (floor)` is server and client both on the host's loopback, the limit. The bypass4netns row is roost with the container labelled `io.roost.net.bypass4netns=true` |\n" +
 	"| start to /_ping | from exec of the daemon (roostd; `dockerd-rootless.sh`; `podman system service`) to its first answered `GET /_ping`, polled every 5 ms, with nothing of the engine running before (the previous one stopped with SIGTERM and all its processes gone) and the data of the earlier starts kept (busybox loaded). roost's includes the keeper (RootlessKit, slirp4netns) and containerd, dockerd's RootlessKit, slirp4netns and containerd. 5 starts (quick: 3) |\n" +
 	"| start to docker version | the same start, until a `docker version` run right after that first ping has exited successfully: podman answers its ping before it has set up its runtime |\n" +
 	"\n" +
@@ -383,8 +387,7 @@ const docHeader = "# Benchmarks\n\n" +
 	"there a ratio above 1 favours roost; everywhere else below 1 does). The\n" +
 	"target column checks issue 9's targets on the row they are read from; the\n" +
 	"list below the table also names those whose row is missing. p95 is by\n" +
-	"nearest rank, so with fewer than 20 samples it is the maximum. Network\n" +
-	"figures (published-port TCP against host loopback) are not measured yet.\n\n" +
+	"nearest rank, so with fewer than 20 samples it is the maximum.\n\n" +
 	"Figures move 10–20% between runs on 2-core machines (and more on a busy or\n" +
 	"throttled virtual machine): compare rows and the ratios from the same run,\n" +
 	"not figures from different runs or machines.\n\n"

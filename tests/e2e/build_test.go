@@ -93,6 +93,48 @@ func TestBuildkitdKilled(t *testing.T) {
 	})
 }
 
+// TestBuildServiceKilled kills roost-build, the process that serves
+// builds, with SIGKILL while it is idle: roostd starts a new one, which
+// takes over the running buildkitd rather than starting a second, and the
+// next build works and is tagged.
+func TestBuildServiceKilled(t *testing.T) {
+	needRoostd(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "Dockerfile"), []byte("FROM busybox\nRUN echo after-restart\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { docker(t, "rmi", "-f", "buildsvckill:1", "buildsvckill:2") })
+	dockerOK(t, "build", "-t", "buildsvckill:1", dir)
+	old, err := harness.user.readPidFile("build/roost-build.pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	kit, err := harness.user.readPidFile("buildkit/buildkitd.pid")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 roost-build (pid %d): %v", old, err)
+	}
+	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, 10*time.Second, "a new roost-build in roost-build.pid", func() bool {
+		p, err := harness.user.readPidFile("build/roost-build.pid")
+		return err == nil && p != old
+	})
+	out := dockerOK(t, "build", "--no-cache", "-t", "buildsvckill:2", dir)
+	if !hasLine(out, "after-restart") || !strings.Contains(out, "Successfully tagged buildsvckill:2") {
+		t.Errorf("the build after roost-build's death printed:\n%s", out)
+	}
+	if r := docker(t, "image", "inspect", "buildsvckill:2"); r.Code != 0 {
+		t.Errorf("the build after roost-build's death is not in the image store: %v", r)
+	}
+	if p, err := harness.user.readPidFile("buildkit/buildkitd.pid"); err != nil || p != kit {
+		t.Errorf("buildkitd.pid is %d (%v) after roost-build's restart, want the running %d taken over", p, err, kit)
+	}
+}
+
 // buildx returns a docker command line that runs with the buildx plugin
 // installed, so that the other tests' `docker build` stays the classic one.
 func buildx(t *testing.T) func(args ...string) result {

@@ -17,7 +17,7 @@ import (
 
 // runtimeBins must all be in the repository's bin/ before a run; `make`
 // builds them.
-var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc", "cni-bridge", "cni-static", "bypass4netns", "bypass4netnsd", "buildkitd"}
+var runtimeBins = []string{"roostd", "roost-keeper", "containerd", "containerd-shim-runc-v2", "runc", "containerd-fuse-overlayfs-grpc", "cni-bridge", "cni-static", "bypass4netns", "bypass4netnsd", "buildkitd", "roost-build"}
 
 // harness is what TestMain sets up for the tests. It is written before
 // m.Run and only read afterwards, except that TestRoostdKilled replaces the
