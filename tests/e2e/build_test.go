@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,16 +72,7 @@ func TestBuildkitdKilled(t *testing.T) {
 	}
 	t.Cleanup(func() { docker(t, "rmi", "-f", "buildkill:1") })
 	dockerOK(t, "build", "-t", "buildkill:1", dir)
-	old, err := harness.user.readPidFile("buildkit/buildkitd.pid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill -9 buildkitd (pid %d): %v", old, err)
-	}
-	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	old := harness.user.killPidFile(t, "buildkit/buildkitd.pid")
 	out := dockerOK(t, "build", "--no-cache", "-t", "buildkill:1", dir)
 	if !hasLine(out, "rebuilt") || !strings.Contains(out, "Successfully tagged buildkill:1") {
 		t.Errorf("the build after buildkitd's death printed:\n%s", out)
@@ -105,20 +95,11 @@ func TestBuildServiceKilled(t *testing.T) {
 	}
 	t.Cleanup(func() { docker(t, "rmi", "-f", "buildsvckill:1", "buildsvckill:2") })
 	dockerOK(t, "build", "-t", "buildsvckill:1", dir)
-	old, err := harness.user.readPidFile("build/roost-build.pid")
-	if err != nil {
-		t.Fatal(err)
-	}
 	kit, err := harness.user.readPidFile("buildkit/buildkitd.pid")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill -9 roost-build (pid %d): %v", old, err)
-	}
-	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
-		t.Fatal(err)
-	}
+	old := harness.user.killPidFile(t, "build/roost-build.pid")
 	waitUntil(t, 10*time.Second, "a new roost-build in roost-build.pid", func() bool {
 		p, err := harness.user.readPidFile("build/roost-build.pid")
 		return err == nil && p != old

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/roostd/roost/internal/testenv"
@@ -269,6 +270,23 @@ func (u *testUser) noteUserNS() {
 // away, then kills the rest with SIGKILL and returns them.
 func (u *testUser) reapLeftovers(linger time.Duration) []proc {
 	return testenv.KillAll(u.userProcesses, linger)
+}
+
+// killPidFile kills the process named by a pid file of roostd's state dir
+// with SIGKILL, waits until it is gone and returns its pid.
+func (u *testUser) killPidFile(t *testing.T, name string) int {
+	t.Helper()
+	pid, err := u.readPidFile(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 of %s's pid %d: %v", name, pid, err)
+	}
+	if err := testenv.WaitGone(pid, 5*time.Second); err != nil {
+		t.Fatalf("%s's pid %d after kill -9: %v", name, pid, err)
+	}
+	return pid
 }
 
 // readPidFile reads a pid file from roostd's state dir and checks that the

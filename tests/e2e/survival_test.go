@@ -30,16 +30,7 @@ func TestContainerdKilled(t *testing.T) {
 	dockerOK(t, "run", "-d", "--name", "survivor", "busybox", "sleep", "300")
 	pid := inspect(t, "survivor", "{{.State.Pid}}")
 
-	old, err := u.readPidFile("containerd.pid")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := syscall.Kill(old, syscall.SIGKILL); err != nil {
-		t.Fatalf("kill -9 containerd (pid %d): %v", old, err)
-	}
-	if err := testenv.WaitGone(old, 5*time.Second); err != nil {
-		t.Fatalf("containerd after kill -9: %v", err)
-	}
+	old := u.killPidFile(t, "containerd.pid")
 
 	// Poll docker ps every 100 ms. An attempt may block while containerd
 	// comes back (the API may wait, never lose state); each one gets the
