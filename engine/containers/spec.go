@@ -41,6 +41,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		withRlimits(hc.Ulimits),
 		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
+		withShimGroup(hc.Annotations),
 	}
 	if engineIDMaps().oneGroupLine() {
 		opts = append(opts, withoutTTYGroup)
