@@ -32,7 +32,6 @@ const groupAnnotation = "io.containerd.runc.v2.group"
 // group's daemon if one serves (linger.go says why that closes the race
 // with the daemon's exit) and otherwise lets upstream's Start make it.
 func (m manager) Start(ctx context.Context, opts *bootapi.BootstrapParams) (*bootapi.BootstrapResult, error) {
-	shortLived()
 	group, err := readGroup("config.json")
 	if err != nil || group == "" {
 		return m.Shim.Start(ctx, opts)

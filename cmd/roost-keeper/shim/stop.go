@@ -31,7 +31,6 @@ type manager struct {
 // skipped. Whenever the state is still there (the shim was killed, or the
 // container is still running) the upstream Stop runs as it is.
 func (s manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
-	shortLived()
 	cwd, err := os.Getwd()
 	if err != nil {
 		return s.Shim.Stop(ctx, id)
