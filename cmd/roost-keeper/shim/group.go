@@ -32,8 +32,8 @@ const groupAnnotation = "io.containerd.runc.v2.group"
 // group's daemon if one serves (linger.go says why that closes the race
 // with the daemon's exit) and otherwise lets upstream's Start make it.
 func (m manager) Start(ctx context.Context, opts *bootapi.BootstrapParams) (*bootapi.BootstrapResult, error) {
-	group, err := readGroup("config.json")
-	if err != nil || group == "" {
+	group, grouped, err := readGroup("config.json")
+	if err != nil || !grouped {
 		return m.Shim.Start(ctx, opts)
 	}
 	dir := opts.GetSocketDir()
@@ -110,17 +110,19 @@ func lockGroup(path string) (func(), error) {
 	return func() { f.Close() }, nil
 }
 
-// readGroup returns a bundle's group annotation, "" without one.
-func readGroup(configJSON string) (string, error) {
+// readGroup returns a bundle's group annotation and whether it has one.
+// An empty value is a group too, as upstream's Start reads it.
+func readGroup(configJSON string) (group string, ok bool, err error) {
 	b, err := os.ReadFile(configJSON)
 	if err != nil {
-		return "", err
+		return "", false, err
 	}
 	var spec struct {
 		Annotations map[string]string `json:"annotations"`
 	}
 	if err := json.Unmarshal(b, &spec); err != nil {
-		return "", err
+		return "", false, err
 	}
-	return spec.Annotations[groupAnnotation], nil
+	group, ok = spec.Annotations[groupAnnotation]
+	return group, ok, nil
 }

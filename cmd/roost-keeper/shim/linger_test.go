@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -255,6 +257,31 @@ func TestLingerRace(t *testing.T) {
 				t.Fatal("the daemon never exited once idle")
 			}
 			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+func TestReadGroup(t *testing.T) {
+	for _, tc := range []struct {
+		spec      string
+		group     string
+		ok, fails bool
+	}{
+		{spec: `{"annotations":{"io.containerd.runc.v2.group":"roost"}}`, group: "roost", ok: true},
+		// Upstream's Start groups on an empty value too.
+		{spec: `{"annotations":{"io.containerd.runc.v2.group":""}}`, group: "", ok: true},
+		// A container of an older roostd.
+		{spec: `{"annotations":{"other":"x"}}`},
+		{spec: `{}`},
+		{spec: `{`, fails: true},
+	} {
+		p := filepath.Join(t.TempDir(), "config.json")
+		if err := os.WriteFile(p, []byte(tc.spec), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		group, ok, err := readGroup(p)
+		if (err != nil) != tc.fails || group != tc.group || ok != tc.ok {
+			t.Errorf("%s: group %q ok %v err %v, want %q %v fails %v", tc.spec, group, ok, err, tc.group, tc.ok, tc.fails)
 		}
 	}
 }

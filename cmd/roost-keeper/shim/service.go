@@ -70,7 +70,7 @@ func daemonLinger(ctx context.Context, sd shutdown.Service, containerd string) *
 		own = f.Value.String()
 	}
 	wait := time.Duration(0)
-	if g, err := readGroup("config.json"); err == nil && g != "" && g != own {
+	if g, ok, err := readGroup("config.json"); err == nil && ok && g != own {
 		wait = lingerTime
 	}
 	// The listener containerd's start command handed over as fd 3.
