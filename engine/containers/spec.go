@@ -41,8 +41,8 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		withRlimits(hc.Ulimits),
 		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
-		withShimGroup(hc.Annotations),
 	}
+	opts = append(opts, s.shimGroupOpts(id, hc.Annotations)...)
 	if engineIDMaps().oneGroupLine() {
 		opts = append(opts, withoutTTYGroup)
 	}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -37,7 +38,9 @@ func TestShimGroup(t *testing.T) {
 		t.Errorf("docker top of the first container:\n%s", out)
 	}
 
-	// Without an annotation, containers share the engine's shim.
+	// Without an annotation, containers share the engine's shim (nothing
+	// else runs: the tests that run beside others are scripts, done by
+	// now, and parallel Go tests, not started yet).
 	dockerOK(t, "run", "-d", "--name", "shimgroup-c", "busybox", "sleep", "300")
 	dockerOK(t, "run", "-d", "--name", "shimgroup-d", "busybox", "sleep", "300")
 	if c, d := shimOf(t, "shimgroup-c"), shimOf(t, "shimgroup-d"); c != d {
@@ -50,6 +53,32 @@ func TestShimGroup(t *testing.T) {
 		t.Errorf("HostConfig.Annotations of a container created without any: %s", got)
 	}
 	dockerOK(t, "rm", "-f", "shimgroup-c", "shimgroup-d")
+
+	// A shim serves at most 8 of the engine's running containers (one
+	// reaper for all of them stalls when too many exit at once).
+	var many []string
+	for i := range 9 {
+		many = append(many, fmt.Sprintf("shimgroup-m%d", i))
+	}
+	removeOnCleanup(t, many...)
+	perShim := map[int]int{}
+	for _, n := range many {
+		dockerOK(t, "run", "-d", "--name", n, "busybox", "sleep", "300")
+		perShim[shimOf(t, n)]++
+	}
+	for pid, n := range perShim {
+		if n > 8 {
+			t.Errorf("shim %d serves %d containers, more than 8", pid, n)
+		}
+	}
+	if len(perShim) == len(many) {
+		t.Errorf("%d containers have a shim each, want them to share", len(many))
+	}
+	start := time.Now()
+	dockerOK(t, append([]string{"rm", "-f"}, many...)...)
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("docker rm -f of %d running containers took %v", len(many), took)
+	}
 
 	// The group's shim stays after its last container, and the next
 	// container of the group runs in it.
