@@ -2,9 +2,12 @@ package containers
 
 import (
 	"context"
+	"encoding/json"
 	"strconv"
+	"strings"
 	"time"
 
+	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 )
@@ -93,6 +96,36 @@ func (s *Service) pickShimGroup(id string) string {
 	}
 	s.shimPicks[id] = shimPick{group: group, at: now}
 	return group
+}
+
+// restoreShimGroup counts a container that kept running while roostd was
+// away in its group, read back from its spec, so that the cap holds
+// across a restart of roostd.
+func (s *Service) restoreShimGroup(ctx context.Context, id string) {
+	cc, err := s.client.LoadContainer(ctx, id)
+	if err != nil {
+		return
+	}
+	info, err := cc.Info(ctx, client.WithoutRefreshedMetadata)
+	if err != nil || info.Spec == nil {
+		return
+	}
+	var spec struct {
+		Annotations map[string]string `json:"annotations"`
+	}
+	if json.Unmarshal(info.Spec.GetValue(), &spec) != nil {
+		return
+	}
+	group, ok := spec.Annotations[shimGroupAnnotation]
+	if !ok || (group != shimGroupPrefix && !strings.HasPrefix(group, shimGroupPrefix+"-")) {
+		return // a container of an older roostd, or a group of the user's
+	}
+	s.shimMu.Lock()
+	defer s.shimMu.Unlock()
+	if s.shimPicks == nil {
+		s.shimPicks = map[string]shimPick{}
+	}
+	s.shimPicks[id] = shimPick{group: group, at: time.Now(), placed: true}
 }
 
 // holdsShim reports whether the container has a task in its shim, or is
