@@ -55,7 +55,11 @@ func registerTaskPlugin() {
 			if err != nil {
 				return nil, err
 			}
-			return &groupTaskService{TTRPCTaskService: svc, l: l}, nil
+			own := ""
+			if f := flag.Lookup("id"); f != nil {
+				own = f.Value.String()
+			}
+			return &groupTaskService{TTRPCTaskService: svc, l: l, log: newShimLog(own)}, nil
 		},
 	})
 }
@@ -117,10 +121,12 @@ type lingeringShutdown struct {
 func (s lingeringShutdown) Shutdown() { s.l.shutdown() }
 
 // groupTaskService is upstream's task service with Create counted by the
-// linger, and the reservation service.
+// linger and the log following the containers (shimlog.go), and the
+// reservation service.
 type groupTaskService struct {
 	taskAPI.TTRPCTaskService
-	l *linger
+	l   *linger
+	log *shimLog
 }
 
 // RegisterTTRPC registers both services on the daemon's server.
@@ -148,7 +154,22 @@ func (s *groupTaskService) Create(ctx context.Context, r *taskAPI.CreateTaskRequ
 	if err := s.l.beginCreate(r.ID); err != nil {
 		return nil, errgrpc.ToGRPC(err)
 	}
+	// Before upstream's Create, which may log about the container.
+	s.log.created(r.ID, r.Bundle)
 	resp, err := s.TTRPCTaskService.Create(ctx, r)
 	s.l.endCreate(err == nil)
+	if err != nil {
+		s.log.deleted(r.ID)
+	}
+	return resp, err
+}
+
+// Delete deletes a process; the deletion of a container's init moves the
+// log off its FIFO, which containerd is about to stop reading.
+func (s *groupTaskService) Delete(ctx context.Context, r *taskAPI.DeleteRequest) (*taskAPI.DeleteResponse, error) {
+	resp, err := s.TTRPCTaskService.Delete(ctx, r)
+	if err == nil && r.ExecID == "" {
+		s.log.deleted(r.ID)
+	}
 	return resp, err
 }
