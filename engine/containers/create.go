@@ -127,6 +127,7 @@ func (s *Service) Create(ctx context.Context, name string, req *container.Create
 	s.mu.Lock()
 	s.byID[id] = c
 	s.mu.Unlock()
+	s.shimGroupPlaced(id)
 	s.publish(c, events.ActionCreate, nil)
 	if warnings == nil {
 		warnings = []string{}

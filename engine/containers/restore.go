@@ -50,6 +50,8 @@ func (s *Service) Restore(ctx context.Context) error {
 			// Endpoints and ports of a container that stopped while roostd
 			// was away.
 			s.logErr(ctx, c, "network cleanup", s.netTeardown(ctx, c.id))
+		} else {
+			s.restoreShimGroup(ctx, c.id)
 		}
 	}
 	for _, c := range s.all() {

@@ -131,6 +131,10 @@ type Service struct {
 	byID  map[string]*ctr
 	names map[string]string // name (without '/') → ID, reserved before the container exists
 	execs execStore         // docker exec instances, in memory only (as dockerd's)
+	// shimPicks is the shim group of each container this roostd created
+	// (shimgroup.go), guarded by shimMu.
+	shimMu    sync.Mutex
+	shimPicks map[string]shimPick
 
 	shuttingDown atomic.Bool
 	// detached is closed when roostd shuts down with live-restore: the

@@ -42,6 +42,7 @@ func (s *Service) specOpts(id string, cfg *container.Config, hc *container.HostC
 		withHostConfigPaths(hc),
 		oci.WithAnnotations(hc.Annotations),
 	}
+	opts = append(opts, s.shimGroupOpts(id, hc.Annotations)...)
 	if engineIDMaps().oneGroupLine() {
 		opts = append(opts, withoutTTYGroup)
 	}

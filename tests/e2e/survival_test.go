@@ -82,6 +82,12 @@ func TestRoostdKilled(t *testing.T) {
 		t.Fatalf("docker run ... exit 7: %v", r)
 	}
 	pid := inspect(t, "keep-running", "{{.State.Pid}}")
+	// Both running containers are served by the engine's one shim, which
+	// must carry them across the restart.
+	shim := shimOf(t, "keep-running")
+	if web := shimOf(t, "keep-web"); web != shim {
+		t.Errorf("keep-running and keep-web have shims %d and %d, want one", shim, web)
+	}
 
 	api, err := u.readPidFile("roostd.pid")
 	if err != nil {
@@ -114,6 +120,17 @@ func TestRoostdKilled(t *testing.T) {
 	waitHTTP(t, "http://127.0.0.1:28095/")
 	if r := docker(t, "run", "--rm", "--network", "keep-net", "busybox", "ping", "-c1", "-W3", "keep-web"); r.Err != nil {
 		t.Errorf("keep-web by name after the restart: %v", r)
+	}
+	// The restored containers are still controlled through their shim.
+	if out := dockerOK(t, "exec", "keep-running", "echo", "exec-after"); out != "exec-after" {
+		t.Errorf("docker exec keep-running after the restart printed %q", out)
+	}
+	dockerOK(t, "stop", "-t", "1", "keep-running")
+	if got := inspect(t, "keep-running", "{{.State.Running}} {{.State.ExitCode}}"); got != "false 137" {
+		t.Errorf("keep-running after docker stop: running and exit code %q, want false 137 (sleep ignores SIGTERM)", got)
+	}
+	if p, ok := testenv.ReadProc(shim); !ok || p.State == "Z" {
+		t.Errorf("the shared shim exited although keep-web still runs in it")
 	}
 	dockerOK(t, "rm", "-f", "keep-running", "keep-exited", "keep-web")
 }

@@ -17,9 +17,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// stopper is the upstream shim manager with a Stop that leaves runc alone
-// when runc no longer knows the container.
-type stopper struct {
+// manager is the upstream shim manager with a Start that shares a
+// group's daemon (group.go) and a Stop that leaves runc alone when runc no
+// longer knows the container.
+type manager struct {
 	shim.Shim
 }
 
@@ -29,7 +30,7 @@ type stopper struct {
 // that command would find nothing, remove nothing and succeed, so it is
 // skipped. Whenever the state is still there (the shim was killed, or the
 // container is still running) the upstream Stop runs as it is.
-func (s stopper) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
+func (s manager) Stop(ctx context.Context, id string) (shim.StopStatus, error) {
 	cwd, err := os.Getwd()
 	if err != nil {
 		return s.Shim.Stop(ctx, id)
