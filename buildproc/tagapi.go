@@ -13,6 +13,8 @@ import (
 
 	"github.com/containerd/errdefs/pkg/errhttp"
 	"github.com/containerd/log"
+
+	"github.com/roostd/roost/internal/unixsock"
 )
 
 // Tagger names a built image in roostd's image service, so that tags move
@@ -34,13 +36,8 @@ const tagPath = "/roost/tag"
 // the socket is 0600 in the private state directory, never the API
 // socket. It returns the function that stops it.
 func serveTagger(path string, images Tagger) (func(), error) {
-	_ = os.Remove(path)
-	l, err := net.Listen("unix", path)
+	l, err := unixsock.Listen(path, 0o600)
 	if err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(path, 0o600); err != nil {
-		l.Close()
 		return nil, err
 	}
 	mux := http.NewServeMux()

@@ -13,7 +13,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -26,6 +25,7 @@ import (
 	"github.com/roostd/roost/buildproc"
 	"github.com/roostd/roost/buildsvc"
 	"github.com/roostd/roost/httpapi"
+	"github.com/roostd/roost/internal/unixsock"
 )
 
 // version is set by the Makefile with -ldflags -X.
@@ -104,12 +104,8 @@ func run() error {
 	})
 	mux.Handle("/", httpapi.NewBuild(svc, version))
 
-	_ = os.Remove(socket)
-	l, err := net.Listen("unix", socket)
+	l, err := unixsock.Listen(socket, 0o600)
 	if err != nil {
-		return err
-	}
-	if err := os.Chmod(socket, 0o600); err != nil {
 		return err
 	}
 	// HTTP/2 without TLS beside HTTP/1, for BuildKit's gRPC on the socket.

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/roostd/roost/engine/config"
+	"github.com/roostd/roost/internal/unixsock"
 	"github.com/roostd/roost/rootless"
 	"github.com/roostd/roost/systemd"
 )
@@ -227,14 +228,10 @@ func listen(cfg *config.Config, p rootless.Paths) ([]net.Listener, error) {
 		if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 			return nil, err
 		}
-		// A socket left by a killed roostd; the state lock tells it is stale.
-		_ = os.Remove(path)
-		l, err := net.Listen("unix", path)
+		// A socket there is one a killed roostd left; the state lock
+		// tells it is stale.
+		l, err := unixsock.Listen(path, mode)
 		if err != nil {
-			return nil, err
-		}
-		if err := os.Chmod(path, mode); err != nil {
-			l.Close()
 			return nil, err
 		}
 		ls = append(ls, l)
