@@ -7,6 +7,7 @@ package buildproc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containerd/log"
@@ -61,9 +63,11 @@ func (c Config) PIDFile() string { return filepath.Join(c.Dir, "roost-build.pid"
 
 // Process is the roost-build child and the proxy to it.
 type Process struct {
-	cfg    Config
-	client *http.Client
-	h1, h2 *httputil.ReverseProxy
+	cfg Config
+	// client goes through dial; probeClient does not wait for roost-build
+	// (it is how waiting is done).
+	client, probeClient *http.Client
+	h1, h2              *httputil.ReverseProxy
 
 	mu sync.Mutex
 	// stop ends the supervisor and the internal API; nil until started.
@@ -72,17 +76,37 @@ type Process struct {
 
 // New returns the process for cfg; nothing starts yet.
 func New(cfg Config) *Process {
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "unix", cfg.Socket())
-	}
-	t1 := &http.Transport{DialContext: dial, DisableCompression: true, MaxIdleConns: 4, IdleConnTimeout: time.Minute}
-	t2 := &http.Transport{DialContext: dial, DisableCompression: true, Protocols: new(http.Protocols)}
+	p := &Process{cfg: cfg}
+	t1 := &http.Transport{DialContext: p.dial, DisableCompression: true, MaxIdleConns: 4, IdleConnTimeout: time.Minute}
+	t2 := &http.Transport{DialContext: p.dial, DisableCompression: true, Protocols: new(http.Protocols)}
 	t2.Protocols.SetUnencryptedHTTP2(true)
-	p := &Process{cfg: cfg, client: &http.Client{Transport: t1}}
+	p.client = &http.Client{Transport: t1}
+	p.probeClient = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return p.dialSocket(ctx) },
+	}}
 	p.h1 = &httputil.ReverseProxy{Rewrite: toBuild, Transport: t1, FlushInterval: -1, ErrorHandler: p.proxyError}
 	p.h2 = &httputil.ReverseProxy{Rewrite: toBuild, Transport: t2, FlushInterval: -1, ErrorHandler: grpcError}
 	return p
+}
+
+func (p *Process) dialSocket(ctx context.Context) (net.Conn, error) {
+	var d net.Dialer
+	return d.DialContext(ctx, "unix", p.cfg.Socket())
+}
+
+// dial connects to roost-build. Where nothing listens while it has been
+// started (the supervisor is starting it again after a crash), it waits
+// until roost-build answers and dials once more, so that a request is
+// held rather than failed and no request pays for a liveness probe.
+func (p *Process) dial(ctx context.Context, _, _ string) (net.Conn, error) {
+	conn, err := p.dialSocket(ctx)
+	if err == nil || !(errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED)) || !p.Running() {
+		return conn, err
+	}
+	if err := p.waitReady(ctx); err != nil {
+		return nil, err
+	}
+	return p.dialSocket(ctx)
 }
 
 // toBuild points a request at roost-build; the path is the client's.
@@ -115,13 +139,13 @@ func (p *Process) Close(ctx context.Context) {
 	}
 }
 
-// ensure starts roost-build if needed and waits until it answers: after
-// a crash the supervisor may be starting it again.
+// ensure starts roost-build if it has not been started; start waits
+// until it answers. After a crash, dial waits for the new one.
 func (p *Process) ensure(ctx context.Context) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.stop != nil {
-		return p.waitReady(ctx)
+		return nil
 	}
 	return p.start(ctx)
 }
@@ -135,7 +159,7 @@ func (p *Process) probe(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	resp, err := p.client.Do(req)
+	resp, err := p.probeClient.Do(req)
 	if err != nil {
 		return err
 	}

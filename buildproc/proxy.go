@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -86,8 +85,7 @@ func grpcError(w http.ResponseWriter, _ *http.Request, err error) {
 // roost-build, its answer back, and after a 101 both connections joined,
 // with whatever either side had already sent.
 func (p *Process) upgrade(w http.ResponseWriter, r *http.Request) {
-	var d net.Dialer
-	back, err := d.DialContext(r.Context(), "unix", p.cfg.Socket())
+	back, err := p.dial(r.Context(), "", "")
 	if err != nil {
 		p.proxyError(w, r, err)
 		return
