@@ -30,12 +30,16 @@ func (s *Service) Restore(ctx context.Context) error {
 	for _, c := range s.all() {
 		c.mu.Lock()
 		dead := c.rec.State.Dead
+		shimGroup := ""
 		if !dead && c.rec.State.Running {
-			if err := s.reconcile(ctx, c); err != nil {
+			var err error
+			if shimGroup, err = s.reconcile(ctx, c); err != nil {
 				errs = append(errs, fmt.Errorf("container %s: %w", c.id, err))
 			}
 		}
 		c.mu.Unlock()
+		// Outside c.mu: a group pick takes shimMu, then containers' locks.
+		s.restoreShimGroup(c.id, shimGroup)
 		if dead {
 			// A removal was interrupted: finish it.
 			wg.Add(1)
@@ -50,8 +54,6 @@ func (s *Service) Restore(ctx context.Context) error {
 			// Endpoints and ports of a container that stopped while roostd
 			// was away.
 			s.logErr(ctx, c, "network cleanup", s.netTeardown(ctx, c.id))
-		} else {
-			s.restoreShimGroup(ctx, c.id)
 		}
 	}
 	for _, c := range s.all() {
@@ -87,9 +89,10 @@ func (s *Service) Restore(ctx context.Context) error {
 }
 
 // reconcile adopts or records the task of a container the store says is
-// running. Only containerd being unreachable is an error: the container's
-// state is then left as it was. c.mu is held.
-func (s *Service) reconcile(ctx context.Context, c *ctr) error {
+// running, and returns the shim group of one it adopted (shimGroupOf).
+// Only containerd being unreachable is an error: the container's state is
+// then left as it was. c.mu is held.
+func (s *Service) reconcile(ctx context.Context, c *ctr) (shimGroup string, err error) {
 	exited := func(code int, at time.Time, why string) {
 		if why != "" {
 			log.G(ctx).WithField("container", c.id).Info(why)
@@ -104,14 +107,14 @@ func (s *Service) reconcile(ctx context.Context, c *ctr) error {
 		// roostd stopped during a restart backoff; the policy decides
 		// again below.
 		exited(c.rec.State.ExitCode, c.rec.State.FinishedAt, "")
-		return nil
+		return "", nil
 	}
 	cc, err := s.client.LoadContainer(ctx, c.id)
 	if errdefs.IsNotFound(err) {
 		exited(unknownExitCode, time.Time{}, fmt.Sprintf("containerd container gone: %v", err))
-		return nil
+		return "", nil
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	var dio *cio.DirectIO
 	task, err := cc.Task(ctx, func(fs *cio.FIFOSet) (cio.IO, error) {
@@ -121,9 +124,9 @@ func (s *Service) reconcile(ctx context.Context, c *ctr) error {
 	})
 	if errdefs.IsNotFound(err) {
 		exited(unknownExitCode, time.Time{}, fmt.Sprintf("task gone: %v", err))
-		return nil
+		return "", nil
 	} else if err != nil {
-		return err
+		return "", err
 	}
 	status, err := task.Status(ctx)
 	if err != nil {
@@ -133,7 +136,7 @@ func (s *Service) reconcile(ctx context.Context, c *ctr) error {
 	case client.Running, client.Paused, client.Pausing:
 		if dio != nil {
 			s.adopt(ctx, c, task, dio, status.Status != client.Running)
-			return nil
+			return "", nil
 		}
 		// Its output can no longer be followed: stop it (the policy may
 		// start it again).
@@ -150,7 +153,7 @@ func (s *Service) reconcile(ctx context.Context, c *ctr) error {
 		log.G(ctx).WithError(err).WithField("container", c.id).Warn("deleting a stale task")
 	}
 	exited(code, at, "")
-	return nil
+	return "", nil
 }
 
 // adopt follows a task that kept running while roostd was away. c.mu is

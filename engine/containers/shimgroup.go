@@ -98,27 +98,34 @@ func (s *Service) pickShimGroup(id string) string {
 	return group
 }
 
-// restoreShimGroup counts a container that kept running while roostd was
-// away in its group, read back from its spec, so that the cap holds
-// across a restart of roostd.
-func (s *Service) restoreShimGroup(ctx context.Context, id string) {
-	cc, err := s.client.LoadContainer(ctx, id)
-	if err != nil {
-		return
-	}
+// shimGroupOf is the engine's shim group in the spec of a container
+// whose task kept running while roostd was away, read from the record
+// LoadContainer fetched; "" for a container of an older roostd or a group
+// of the user's.
+func shimGroupOf(ctx context.Context, cc client.Container) string {
 	info, err := cc.Info(ctx, client.WithoutRefreshedMetadata)
 	if err != nil || info.Spec == nil {
-		return
+		return ""
 	}
 	var spec struct {
 		Annotations map[string]string `json:"annotations"`
 	}
 	if json.Unmarshal(info.Spec.GetValue(), &spec) != nil {
-		return
+		return ""
 	}
 	group, ok := spec.Annotations[shimGroupAnnotation]
 	if !ok || (group != shimGroupPrefix && !strings.HasPrefix(group, shimGroupPrefix+"-")) {
-		return // a container of an older roostd, or a group of the user's
+		return ""
+	}
+	return group
+}
+
+// restoreShimGroup counts a container that kept running while roostd was
+// away in its group (shimGroupOf; "" counts nowhere), so that the cap
+// holds across a restart of roostd.
+func (s *Service) restoreShimGroup(id, group string) {
+	if group == "" {
+		return
 	}
 	s.shimMu.Lock()
 	defer s.shimMu.Unlock()

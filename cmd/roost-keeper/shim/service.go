@@ -50,29 +50,27 @@ func registerTaskPlugin() {
 				return nil, err
 			}
 			sd := ss.(shutdown.Service)
-			l := daemonLinger(ic.Context, sd, ic.Properties[plugins.PropertyGRPCAddress])
-			svc, err := task.NewTaskService(ic.Context, pp.(shim.Publisher), lingeringShutdown{sd, l})
-			if err != nil {
-				return nil, err
-			}
+			// The container the daemon was started for (upstream's -id).
 			own := ""
 			if f := flag.Lookup("id"); f != nil {
 				own = f.Value.String()
+			}
+			l := daemonLinger(ic.Context, sd, own, ic.Properties[plugins.PropertyGRPCAddress])
+			svc, err := task.NewTaskService(ic.Context, pp.(shim.Publisher), lingeringShutdown{sd, l})
+			if err != nil {
+				return nil, err
 			}
 			return &groupTaskService{TTRPCTaskService: svc, l: l, log: newShimLog(own)}, nil
 		},
 	})
 }
 
-// daemonLinger builds the daemon's linger. A daemon of a group waits
-// lingerTime for another container; one started for a single container
-// (no group annotation: a container of an older roostd) exits at once,
-// as upstream's does, since nothing else would ever use its socket.
-func daemonLinger(ctx context.Context, sd shutdown.Service, containerd string) *linger {
-	own := ""
-	if f := flag.Lookup("id"); f != nil {
-		own = f.Value.String()
-	}
+// daemonLinger builds the linger of the daemon started for container own.
+// A daemon of a group waits lingerTime for another container; one started
+// for a single container (no group annotation: a container of an older
+// roostd) exits at once, as upstream's does, since nothing else would
+// ever use its socket.
+func daemonLinger(ctx context.Context, sd shutdown.Service, own, containerd string) *linger {
 	wait := time.Duration(0)
 	if g, ok, err := readGroup("config.json"); err == nil && ok && g != own {
 		wait = lingerTime
